@@ -1,0 +1,129 @@
+"""Load official-format and other common checkpoint layouts into an LSNet model."""
+import logging
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lsnet.errors import CheckpointError, CheckpointMismatchError
+
+log = logging.getLogger(__name__)
+
+COMPUTED_BUFFER_SUFFIX = "attention_bias_idxs"
+WRAPPER_KEYS = ("model", "state_dict", "model_ema", "module")
+HEAD_PREFIXES = ("head.", "head_dist.")
+SHOWN_KEYS = 3
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a checkpoint file into a flat {key: tensor} dict (unwrapped, ``module.`` stripped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}. Pass the path of an existing .pth or .safetensors file.")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            raw: Any = load_file(str(path))
+        else:
+            raw = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, zipfile.BadZipFile, Exception) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: the file is truncated, corrupt or not a PyTorch/safetensors "
+            f"checkpoint ({first_line[:120]}). Re-download it or pass another file."
+        ) from exc
+    return unwrap_state_dict(raw, path)
+
+
+def unwrap_state_dict(raw: Any, path: Path) -> dict[str, torch.Tensor]:
+    """Find the state dict inside ``{"model": ...}``/``{"state_dict": ...}`` wrappers; strip ``module.``."""
+    while isinstance(raw, dict) and not _is_state_dict(raw):
+        inner = next((raw[k] for k in WRAPPER_KEYS if isinstance(raw.get(k), dict)), None)
+        if inner is None:
+            break
+        raw = inner
+    if not isinstance(raw, dict) or not _is_state_dict(raw):
+        raise CheckpointError(
+            f"{path} holds no model state dict (expected tensors, or a dict with one of "
+            f"{', '.join(WRAPPER_KEYS)}). Pass an LSNet checkpoint."
+        )
+    return {k.removeprefix("module."): v for k, v in raw.items() if isinstance(v, torch.Tensor)}
+
+
+def _is_state_dict(d: dict) -> bool:
+    return bool(d) and all(isinstance(k, str) for k in d) and any(isinstance(v, torch.Tensor) for v in d.values())
+
+
+def resize_attention_biases(table: torch.Tensor, size: tuple[int, int], key: str) -> torch.Tensor:
+    """Bicubically interpolate a (heads, r*r) bias table trained at r x r to ``size``."""
+    heads, entries = table.shape
+    side = round(entries**0.5)
+    if side * side != entries:
+        raise CheckpointMismatchError(f"{key}: {entries} entries is not a square bias table.")
+    grid = table.reshape(1, heads, side, side).float()
+    resized = F.interpolate(grid, size=size, mode="bicubic", align_corners=False)
+    log.info("resized %s from %dx%d to %dx%d for the model's input size", key, side, side, *size)
+    return resized.reshape(heads, size[0] * size[1]).to(table.dtype)
+
+
+def adapt_state_dict(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Fit a checkpoint to ``model``: drop computed buffers, resize bias tables, drop a foreign head."""
+    expected = model.state_dict()
+    state = {k: v for k, v in state.items() if not k.endswith(COMPUTED_BUFFER_SUFFIX)}
+    for key, value in list(state.items()):
+        target = expected.get(key)
+        if key.endswith("attention_biases") and target is not None and target.shape != value.shape:
+            if target.shape[0] == value.shape[0]:
+                module = model.get_submodule(key.rpartition(".")[0])
+                state[key] = resize_attention_biases(value, module.resolution, key)
+    head_keys = [k for k in state if k.startswith(HEAD_PREFIXES)]
+    model_has_head = any(k.startswith(HEAD_PREFIXES) for k in expected)
+    if head_keys and not model_has_head:
+        log.info("model has no classifier head: ignoring %d head keys of the checkpoint", len(head_keys))
+        state = {k: v for k, v in state.items() if k not in head_keys}
+    elif model_has_head and any(k in expected and expected[k].shape != state[k].shape for k in head_keys):
+        classes = state["head.l.weight"].shape[0] if "head.l.weight" in state else "?"
+        log.warning(
+            "checkpoint head has %s classes, model has %d: the classifier head is left randomly initialised",
+            classes, model.num_classes,
+        )
+        state = {k: v for k, v in state.items() if k not in head_keys}
+        state.update({k: v for k, v in expected.items() if k.startswith(HEAD_PREFIXES)})
+    return state
+
+
+def check_fit(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Raise a CheckpointMismatchError naming missing, unexpected and mis-shaped keys."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    misshaped = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
+        for k, v in expected.items() if k in state and state[k].shape != v.shape
+    ]
+    if not (missing or unexpected or misshaped):
+        return
+    parts = []
+    for label, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped)):
+        if keys:
+            shown = ", ".join(keys[:SHOWN_KEYS]) + (", ..." if len(keys) > SHOWN_KEYS else "")
+            parts.append(f"{len(keys)} {label} ({shown})")
+    from lsnet.detect import matching_variants
+
+    name = getattr(model, "name", type(model).__name__)
+    fits = [v for v in matching_variants(state) if v != name]
+    hint = f" The checkpoint fits {' / '.join(fits)}: use that model name." if fits else " Pass a checkpoint of this variant."
+    raise CheckpointMismatchError(f"checkpoint does not fit {name}: {'; '.join(parts)}.{hint}")
+
+
+def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> nn.Module:
+    """Load ``path`` into ``model`` (official ``{"model": ...}``, plain, ``state_dict``, ``module.``, safetensors)."""
+    state = adapt_state_dict(model, read_state_dict(path))
+    check_fit(model, state)
+    model.load_state_dict(state, strict=True)
+    return model

@@ -1,0 +1,82 @@
+"""``create_model`` and ``list_models``: the public way to build LSNet variants."""
+import logging
+import os
+
+import torch
+from torch import nn
+
+from lsnet.choices import pick
+from lsnet.errors import InvalidResolutionError, UnknownModelError
+from lsnet.model import LSNet
+from lsnet.ska import SKA, get_ska
+from lsnet.variants import VARIANTS
+
+log = logging.getLogger(__name__)
+
+MIN_IMG_SIZE = 64
+
+
+def list_models() -> list[str]:
+    """Names of every registered LSNet variant."""
+    return list(VARIANTS)
+
+
+def parse_img_size(img_size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+    """(H, W) from an int or a pair; each side a multiple of 8 and at least 64 (four stages)."""
+    size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+    if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) for s in size):
+        raise InvalidResolutionError(f"img_size must be an int or (height, width), got {img_size!r}.")
+    for side in size:
+        if side < MIN_IMG_SIZE or side % 8:
+            raise InvalidResolutionError(
+                f"img_size {side} is not valid: use a multiple of 8 that is at least {MIN_IMG_SIZE} "
+                f"(the stem has stride 8 and three more stages halve it), e.g. 224."
+            )
+    return size
+
+
+def create_model(
+    name: str,
+    *,
+    num_classes: int = 1000,
+    img_size: int | tuple[int, int] = 224,
+    ska: str = "reference",
+    checkpoint_path: str | os.PathLike | None = None,
+    pretrained: bool = False,
+    features_only: bool = False,
+) -> LSNet:
+    """Build an LSNet variant in eval mode, optionally loading a checkpoint or the official weights."""
+    from lsnet.checkpoint import load_checkpoint
+    from lsnet.hub import download_pretrained
+
+    variant = VARIANTS[pick("model", name, VARIANTS, UnknownModelError)]
+    get_ska(ska)
+    if num_classes < 0:
+        raise ValueError(f"num_classes must be >= 0, got {num_classes}")
+    model = LSNet(variant, num_classes, parse_img_size(img_size), ska, features_only)
+    model.name = name
+    if checkpoint_path is None and pretrained:
+        checkpoint_path = download_pretrained(name)
+    if checkpoint_path is not None:
+        load_checkpoint(model, checkpoint_path)
+    return model.eval()
+
+
+def set_ska(model: nn.Module, impl: str) -> nn.Module:
+    """Switch every SKA in ``model`` to the formulation ``impl``; returns the model."""
+    get_ska(impl)
+    for module in model.modules():
+        if isinstance(module, SKA):
+            module.impl = impl
+    return model
+
+
+def ska_of(model: nn.Module) -> str | None:
+    """The SKA formulation a model uses (None if it has no SKA)."""
+    return next((m.impl for m in model.modules() if isinstance(m, SKA)), None)
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of parameters (buffers excluded)."""
+    return sum(p.numel() for p in model.parameters())
+
