@@ -1,0 +1,52 @@
+"""The ``lsnet`` command. Each sub-command's body lives beside the code it drives."""
+import logging
+import os
+import sys
+
+import typer
+
+from lsnet.commands import model_commands
+
+app = typer.Typer(
+    name="lsnet",
+    help="LSNet: export to ONNX / TensorRT / Core ML with proven parity, validate, predict and benchmark.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("models")(model_commands.models)
+app.command("info")(model_commands.info)
+
+
+def _configure_logging() -> None:
+    level = logging.DEBUG if os.environ.get("LSNET_DEBUG") else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "huggingface_hub", "urllib3", "onnxscript", "coremltools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main() -> None:
+    """Console-script entry point: user errors become one line on stderr and a non-zero exit."""
+    from lsnet.errors import LsnetError
+
+    _configure_logging()
+    try:
+        app(standalone_mode=True)
+    except LsnetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        typer.echo(f"error: {exc.strerror or exc}: {exc.filename}", err=True)
+        raise SystemExit(2) from None
+    except Exception as exc:  # a bug, not bad input: one line unless debugging
+        if os.environ.get("LSNET_DEBUG"):
+            raise
+        typer.echo(f"internal error: {type(exc).__name__}: {exc} (set LSNET_DEBUG=1 for the traceback)", err=True)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""``export()``: one entry point for every format. Builds, fuses, exports, validates, then publishes."""
+import importlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from lsnet.errors import ParityError
+from lsnet.export.artifact import sidecar_path, staged
+from lsnet.export.formats import Format, resolve_format
+from lsnet.export.metadata import RANDOM_INIT_SEED, model_metadata, timestamp, tool_versions, weights_record
+from lsnet.export.options import ExportOptions, make_options
+from lsnet.export.parity import ParityReport
+
+log = logging.getLogger(__name__)
+
+INPUT_NAME = "input"
+OUTPUT_NAME = "logits"
+
+
+@dataclass
+class ExportResult:
+    """What an export produced: the artifact, its sidecar, metadata and the parity report."""
+
+    path: Path
+    format: str
+    metadata: dict[str, Any]
+    parity: ParityReport | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sidecar(self) -> Path:
+        return sidecar_path(self.path)
+
+
+def load_hook(spec: str) -> Callable[..., Any]:
+    """Import a "module:function" hook."""
+    module, _, func = spec.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def build_reference(name: str, options: ExportOptions) -> nn.Module:
+    """The unfused PyTorch model in fp32 with the reference SKA, from the weights or the seeded random init."""
+    from lsnet.factory import create_model
+
+    if options.weights is None:
+        log.warning("no --weights given: exporting randomly initialised %s; its accuracy is meaningless", name)
+        torch.manual_seed(RANDOM_INIT_SEED)
+    return create_model(name, img_size=options.img_size, checkpoint_path=options.weights)
+
+
+def default_output(name: str, fmt: Format, options: ExportOptions) -> Path:
+    """``<name>[_fp16|_int8]<suffix>`` in the current folder (a folder for the Triton repository)."""
+    tag = "" if options.precision == "fp32" else f"_{options.precision}"
+    return Path(f"{name}{tag}{fmt.suffix}") if fmt.suffix else Path(f"{name}_triton_repository")
+
+
+def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any) -> ExportResult:
+    """Export a model (name or LSNet module) to ``format``; validate parity; publish atomically.
+
+    On a parity failure nothing is left under the final name and ParityError is raised.
+    """
+    from lsnet.factory import set_ska
+    from lsnet.reparam import reparameterize
+
+    fmt = resolve_format(format)
+    opts = make_options(fmt, **options)
+    if isinstance(model_or_name, nn.Module):
+        reference = model_or_name.eval()
+        name = getattr(reference, "name", type(reference).__name__.lower())
+        opts.img_size = tuple(reference.img_size)
+    else:
+        name = model_or_name
+        reference = build_reference(name, opts)
+    ska = opts.ska or fmt.default_ska
+    opts.ska = ska
+    deployable = set_ska(reparameterize(reference), ska)
+    target = Path(opts.output) if opts.output else default_output(name, fmt, opts)
+    metadata: dict[str, Any] = {
+        **model_metadata(reference, name, INPUT_NAME, OUTPUT_NAME, None if opts.dynamic_batch else opts.batch),
+        "format": fmt.name,
+        "precision": opts.precision,
+        "ska": ska,
+        "reparameterized": True,
+        **weights_record(opts.weights),
+        "created": timestamp(),
+    }
+    report: ParityReport | None = None
+    with staged(target) as temp:
+        metadata.update(load_hook(fmt.exporter)(deployable, opts, temp) or {})
+        metadata["versions"] = {**tool_versions(), **metadata.get("versions", {})}
+        if opts.validate:
+            report = load_hook(fmt.validator)(temp, reference, opts)
+            metadata["parity"] = report.to_dict()
+            if not report.passed:
+                raise ParityError(
+                    f"{fmt.name} export of {name} failed parity with PyTorch: {report.failures[0]}"
+                    f" ({len(report.failures)} check(s) failed); nothing was written to {target}."
+                )
+        if fmt.embedder:
+            load_hook(fmt.embedder)(temp, metadata)
+        with staged(sidecar_path(target)) as sidecar_temp:
+            sidecar_temp.write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+    return ExportResult(path=target, format=fmt.name, metadata=metadata, parity=report)

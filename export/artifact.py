@@ -1,0 +1,63 @@
+"""Write artifacts atomically: build under a temporary name beside the target, then rename."""
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from lsnet.errors import LsnetError
+
+
+def sidecar_path(artifact: Path) -> Path:
+    """``model.onnx`` -> ``model.onnx.json`` (also for directories such as ``.mlpackage``)."""
+    artifact = Path(artifact)
+    return artifact.with_name(artifact.name + ".json")
+
+
+def remove_path(path: Path) -> None:
+    """Delete a file or a directory tree if it exists."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def check_writable(target: Path) -> None:
+    """Raise one clear line when the folder of ``target`` cannot be created or written."""
+    folder = target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LsnetError(f"cannot create output folder {folder}: {exc.strerror}. Choose another -o path.") from exc
+    if not os.access(folder, os.W_OK):
+        raise LsnetError(f"output folder {folder} is not writable. Choose another -o path.")
+
+
+@contextmanager
+def staged(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` with the same suffix; it replaces ``target`` only on success."""
+    target = Path(target)
+    check_writable(target)
+    temp = target.with_name(f".{target.stem}.partial-{uuid.uuid4().hex[:8]}{target.suffix}")
+    try:
+        yield temp
+    except BaseException:
+        remove_path(temp)
+        raise
+    remove_path(target)
+    os.replace(temp, target)
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON through a temporary file and a rename."""
+    with staged(path) as temp:
+        temp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def read_sidecar(artifact: Path) -> dict[str, Any]:
+    """The sidecar metadata of an artifact, or {} when it has none."""
+    path = sidecar_path(artifact)
+    return json.loads(path.read_text()) if path.is_file() else {}

@@ -1,0 +1,94 @@
+"""The table of export formats: names, aliases, suffixes, accepted options and their hooks."""
+from dataclasses import dataclass
+
+from lsnet.choices import suggest
+from lsnet.errors import UnknownOptionError
+
+COMMON_OPTIONS = frozenset({"weights", "img_size", "ska", "output", "half", "validate", "batch", "dynamic_batch"})
+
+
+@dataclass(frozen=True)
+class Format:
+    """One export format. Hooks are "module:function" strings, imported only when used.
+
+    - ``exporter(model, options, path) -> dict``: writes the artifact at ``path`` and returns
+      format-specific metadata;
+    - ``validator(path, reference, options) -> ParityReport``: parity against PyTorch;
+    - ``embedder(path, metadata)``: writes the final metadata into the artifact itself (optional).
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    suffix: str
+    exporter: str
+    validator: str
+    options: frozenset[str]
+    extra: str
+    description: str
+    embedder: str | None = None
+    is_directory: bool = False
+    default_ska: str = "shift"
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format(
+            name="onnx",
+            aliases=("onnxruntime", "ort"),
+            suffix=".onnx",
+            exporter="lsnet.export.onnx_exporter:export_onnx",
+            validator="lsnet.export.validate:validate_with_runner",
+            embedder="lsnet.export.onnx_exporter:embed_onnx_metadata",
+            options=COMMON_OPTIONS | {"opset", "simplify", "baseline", "int8", "calib", "int8_threshold"},
+            extra="onnx",
+            description="ONNX graph for ONNX Runtime and other ONNX consumers",
+        ),
+        Format(
+            name="trt",
+            aliases=("tensorrt", "engine", "plan"),
+            suffix=".engine",
+            exporter="lsnet.export.tensorrt_exporter:export_tensorrt",
+            validator="lsnet.export.validate:validate_with_runner",
+            options=COMMON_OPTIONS | {"opset", "batch_range", "workspace_gb", "timing_cache", "int8", "calib"},
+            extra="trt",
+            description="serialized TensorRT engine for one GPU architecture and TensorRT version",
+        ),
+        Format(
+            name="coreml",
+            aliases=("mlpackage", "mlmodel", "apple"),
+            suffix=".mlpackage",
+            exporter="lsnet.export.coreml_exporter:export_coreml",
+            validator="lsnet.export.coreml_validate:validate_coreml",
+            options=COMMON_OPTIONS | {"batch_range", "deployment_target"},
+            extra="coreml",
+            description="Core ML ML Program for iPhone, iPad and Mac",
+            is_directory=True,
+        ),
+        Format(
+            name="triton",
+            aliases=("triton-server", "tritonserver", "model-repository"),
+            suffix="",
+            exporter="lsnet.export.triton_repository:export_triton_repository",
+            validator="lsnet.export.triton_repository:validate_triton_repository",
+            options=COMMON_OPTIONS | {"opset", "simplify", "int8", "calib", "max_batch", "instances", "backend"},
+            extra="onnx",
+            description="Triton Inference Server model repository (ONNX model + config.pbtxt)",
+            is_directory=True,
+        ),
+    )
+}
+
+_ALIASES = {alias: f.name for f in FORMATS.values() for alias in (f.name, *f.aliases)}
+
+
+def resolve_format(name: str) -> Format:
+    """The format called ``name`` or one of its aliases (case-insensitive); hints on typos."""
+    key = name.strip().lower().lstrip(".")
+    if key in _ALIASES:
+        return FORMATS[_ALIASES[key]]
+    raise UnknownOptionError(
+        f"unknown export format '{name}'.{suggest(key, _ALIASES)} Formats: "
+        + "; ".join(f"{f.name} (aliases: {', '.join(f.aliases)})" for f in FORMATS.values())
+        + "."
+    )

@@ -1,0 +1,75 @@
+"""The runner contract shared by every runtime: open, infer, close. No timing inside runners."""
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a runner's single image input takes: name, NCHW shape (None = dynamic), dtype, batch range."""
+
+    name: str
+    shape: tuple[int | None, int, int, int]
+    dtype: str = "float32"
+    min_batch: int = 1
+    max_batch: int | None = None
+
+    @property
+    def dynamic_batch(self) -> bool:
+        return self.shape[0] is None
+
+    def check_batch(self, batch: int) -> None:
+        """Raise ValueError if ``batch`` images cannot be run in one call."""
+        from lsnet.errors import UnknownOptionError
+
+        fixed = self.shape[0]
+        if fixed is not None and batch != fixed:
+            raise UnknownOptionError(f"this artifact takes batch {fixed} only, got {batch}; re-export with --dynamic-batch.")
+        if batch < self.min_batch or (self.max_batch is not None and batch > self.max_batch):
+            raise UnknownOptionError(
+                f"batch {batch} is outside this artifact's range {self.min_batch}..{self.max_batch}; rebuild it with a wider range."
+            )
+
+
+@dataclass
+class RunnerInfo:
+    """Describes an open runner for reports: runtime name, device, artifact metadata (sidecar)."""
+
+    runtime: str
+    device: str
+    precision: str = "fp32"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Runner(ABC):
+    """One model opened in one runtime. ``infer`` maps an NCHW float batch to logits (numpy in, numpy out).
+
+    Runners may additionally offer ``infer_native`` taking/returning the runtime's own device
+    tensors so that benchmarks can exclude host/device copies; the default is ``infer``.
+    """
+
+    input_spec: InputSpec
+    info: RunnerInfo
+
+    @abstractmethod
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """Run one batch (N, 3, H, W) float32 and return logits (N, classes) as float32 numpy."""
+
+    def prepare(self, batch: np.ndarray) -> Any:
+        """Convert a numpy batch to what ``infer_native`` takes (device tensor, OrtValue, ...)."""
+        return batch
+
+    def infer_native(self, prepared: Any) -> Any:
+        """Run a prepared batch; the result stays in the runtime's own form. Must be synchronous."""
+        return self.infer(prepared)
+
+    def close(self) -> None:
+        """Release the runtime's resources. Safe to call twice."""
+
+    def __enter__(self) -> "Runner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
