@@ -1,0 +1,66 @@
+"""Shared fixtures: the conformance contract in ../shared/conformance and official-format checkpoints."""
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+CONFORMANCE = Path(os.environ.get("LSNET_CONFORMANCE", REPO.parent / "shared" / "conformance"))
+
+
+def _weights_module():
+    spec = importlib.util.spec_from_file_location("conformance_weights", CONFORMANCE / "weights.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def conformance_dir() -> Path:
+    if not (CONFORMANCE / "manifest.json").is_file():
+        pytest.skip(f"conformance fixtures not found at {CONFORMANCE} (set LSNET_CONFORMANCE)")
+    return CONFORMANCE
+
+
+@pytest.fixture(scope="session")
+def manifest(conformance_dir: Path) -> dict:
+    return json.loads((conformance_dir / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def make_official_checkpoint(manifest: dict, tmp_path_factory: pytest.TempPathFactory):
+    """``make(name, seed=0) -> Path`` of a ``{"model": state_dict}`` .pth made with weights.py."""
+    weights = _weights_module()
+    folder = tmp_path_factory.mktemp("checkpoints")
+    made: dict[tuple[str, int], Path] = {}
+
+    def make(name: str, seed: int = 0) -> Path:
+        if (name, seed) not in made:
+            state = weights.make_state_dict(manifest[name]["entries"], seed)
+            path = folder / f"{name}_seed{seed}.pth"
+            torch.save({"model": {k: torch.from_numpy(v) for k, v in state.items()}}, path)
+            made[(name, seed)] = path
+        return made[(name, seed)]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def fixture_npz(conformance_dir: Path):
+    """``load(name) -> dict`` of the model fixture arrays (input, logits, stage0..3, seed)."""
+
+    def load(name: str) -> dict:
+        with np.load(conformance_dir / f"{name}.npz") as data:
+            return {k: data[k] for k in data.files}
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def lsnet_t_checkpoint(make_official_checkpoint, fixture_npz) -> Path:
+    """The conformance checkpoint of lsnet_t (seed from its fixture)."""
+    return make_official_checkpoint("lsnet_t", int(fixture_npz("lsnet_t")["seed"]))
