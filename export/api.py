@@ -39,8 +39,15 @@ class ExportResult:
 
 def load_hook(spec: str) -> Callable[..., Any]:
     """Import a "module:function" hook."""
+    from lsnet.errors import MissingDependencyError
+
     module, _, func = spec.partition(":")
-    return getattr(importlib.import_module(module), func)
+    try:
+        return getattr(importlib.import_module(module), func)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        raise MissingDependencyError(f"{module} is not part of this build of lsnet; choose another --format.") from exc
 
 
 def build_reference(name: str, options: ExportOptions) -> nn.Module:

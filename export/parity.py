@@ -16,7 +16,9 @@ class Thresholds:
 
 THRESHOLDS: dict[str, Thresholds] = {
     "fp32": Thresholds(atol=1e-3, rtol=1e-3, min_cosine=0.99999, min_top1=1.0),
-    "fp16": Thresholds(atol=float("inf"), rtol=float("inf"), min_cosine=0.999, min_top1=0.9),
+    # fp16 (FP32 normalization/softmax islands): lsnet_t with the conformance weights measured max abs err
+    # 0.015 on logits of magnitude ~2 and cosine >= 0.999995; these limits leave a 3x margin
+    "fp16": Thresholds(atol=0.05, rtol=0.05, min_cosine=0.9995, min_top1=0.9),
     "int8": Thresholds(atol=float("inf"), rtol=float("inf"), min_cosine=0.98, min_top1=0.9),
 }
 
