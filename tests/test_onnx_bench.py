@@ -1,0 +1,29 @@
+"""The baseline-vs-default ONNX Runtime benchmark script writes a valid ``lsnet-bench/1`` file (tiny settings)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cli_helpers import REPO
+
+pytest.importorskip("onnxruntime")
+jsonschema = pytest.importorskip("jsonschema")
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_schema_valid_results(tmp_path):
+    out = tmp_path / "results.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # a subprocess: the script installs a process-wide ORT thread pool that other tests must not inherit
+    proc = subprocess.run(
+        [sys.executable, "-m", "lsnet.bench.onnx_baseline_vs_default", "--rounds", "1", "--iters", "2", "--out", str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out.read_text())
+    jsonschema.validate(results, json.loads((REPO / "bench" / "schemas" / "results.schema.json").read_text()))
+    baseline, default = results["rows"]
+    assert baseline["ratio_to_first"] == 1.0 and baseline["ska"] == "unfold" and baseline["metadata"]["baseline"]
+    assert default["ska"] == "conv_im2col" and default["iterations"] == 2
