@@ -9,7 +9,6 @@ is recorded here, and every export is validated at an odd batch (3) so a special
 """
 import copy
 import json
-import logging
 import tempfile
 import warnings
 from pathlib import Path
@@ -24,8 +23,6 @@ from lsnet.export.api import INPUT_NAME, OUTPUT_NAME
 from lsnet.export.metadata import package_version
 from lsnet.export.options import ExportOptions
 
-log = logging.getLogger(__name__)
-
 MIN_OPSET = 17
 BASELINE_SKA = "unfold"
 EXPORTER = "torch.onnx (legacy TorchScript tracer, dynamo=False)"
@@ -38,6 +35,8 @@ def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
     require("onnx", "onnx", "ONNX export")
     if options.opset < MIN_OPSET:
         raise UnknownOptionError(f"--opset {options.opset} is too old: use {MIN_OPSET} or newer (default 18).")
+    if options.half and options.int8:
+        raise UnknownOptionError("--half and --int8 cannot be combined: choose one precision.")
     quantize = int8_quantizer() if options.int8 else None  # fail before tracing when INT8 is missing
     meta: dict[str, Any] = {"opset": options.opset, "exporter": EXPORTER, "baseline": options.baseline, "notes": []}
     simplify = options.simplify and not options.baseline

@@ -11,7 +11,6 @@ kernel. The result is mathematically identical; parity is checked after export a
 inputs of a Mul/Add share the dynamic batch dimension (without that proof it reorders them).
 """
 import copy
-import logging
 from pathlib import Path
 
 import torch
@@ -19,8 +18,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from lsnet.layers import SqueezeExcite
-
-log = logging.getLogger(__name__)
 
 
 class ResizeGateSqueezeExcite(SqueezeExcite):

@@ -90,3 +90,9 @@ def test_cli_export_validate_and_parity_failure_with_other_weights(make_official
     assert bad.returncode == 3
     assert "parity: FAILED" in bad.stdout and "sha256" in bad.stdout
     assert_one_line_error(bad, "does not match PyTorch")
+
+
+def test_half_and_int8_together_are_rejected(tmp_path):
+    with pytest.raises(UnknownOptionError, match="cannot be combined"):
+        export("lsnet_t", "onnx", half=True, int8=True, output=tmp_path / "m.onnx", validate=False)
+    assert list(tmp_path.iterdir()) == []
