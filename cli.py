@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from lsnet.commands import demo, export_commands, model_commands, predict
+from lsnet.commands import demo, doctor, export_commands, model_commands, predict
 
 app = typer.Typer(
     name="lsnet",
@@ -20,6 +20,7 @@ app.command("export")(export_commands.export)
 app.command("validate")(export_commands.validate)
 app.command("predict")(predict.predict)
 app.command("demo")(demo.demo)
+app.command("doctor")(doctor.doctor)
 
 
 def _configure_logging() -> None:
