@@ -117,11 +117,12 @@ def parse_onnx(trt: ModuleType, builder: Any, onnx_path: Path, logger: Any) -> t
 
 
 def _parser_error(error: Any) -> str:
-    """One line from an ONNX parser error: description, node and operator when TensorRT gives them."""
+    """One line from an ONNX parser error: description, plus node and operator when TensorRT gives them."""
     text = " ".join(str(error.desc()).split())
-    where = [str(fn()) for fn in (getattr(error, "node_name", None), getattr(error, "node_operator", None)) if fn]
-    where = [w for w in where if w]
-    return f"{text} (node {' '.join(where)})" if where else text
+    node = error.node_name() if hasattr(error, "node_name") else ""
+    operator = error.node_operator() if hasattr(error, "node_operator") else ""
+    where = ", ".join(part for part in (f"node {node}" if node else "", f"op {operator}" if operator else "") if part)
+    return f"{text} ({where})" if where else text
 
 
 def add_batch_profile(builder: Any, network: Any, config: Any, batch_range: tuple[int, int, int]) -> str:
