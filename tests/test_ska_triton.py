@@ -86,6 +86,13 @@ def test_import_lsnet_does_not_import_triton() -> None:
     subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
 
 
+def test_registered_for_cuda_only() -> None:
+    import lsnet
+
+    assert "triton" in lsnet.list_ska() and "triton" in lsnet.list_ska(device="cuda")
+    assert "triton" not in lsnet.list_ska(device="cpu") and "reference" in lsnet.list_ska(device="cpu")
+
+
 @pytest.mark.skipif(INTERPRETER or HAS_CUDA, reason="checks the CPU refusal without the interpreter")
 def test_cpu_tensors_are_refused_without_interpreter() -> None:
     pytest.importorskip("triton", reason="triton is not installed")

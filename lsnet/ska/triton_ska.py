@@ -14,7 +14,9 @@ def _kernels():
     return triton_kernel
 
 
-@register_ska("triton", "fused Triton GPU kernels, forward and backward (CUDA; CPU only under TRITON_INTERPRET=1)")
+@register_ska(
+    "triton", "fused Triton GPU kernels, forward and backward (CUDA; CPU only under TRITON_INTERPRET=1)", devices=("cuda",)
+)
 def ska_triton(x: torch.Tensor, w_flat: torch.Tensor, kernel_size: int) -> torch.Tensor:
     """SKA through the Triton kernels; differentiable with respect to x and w_flat."""
     groups = check_shapes(x, w_flat, kernel_size)
