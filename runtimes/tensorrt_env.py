@@ -39,15 +39,14 @@ def require_tensorrt_gpu(purpose: str) -> ModuleType:
     return trt
 
 
-def gpu_identity(device: torch.device | str | int = 0) -> dict[str, str]:
-    """Name and compute capability ("8.6") of a CUDA device."""
-    index = torch.device(device).index if not isinstance(device, int) else device
-    index = torch.cuda.current_device() if index is None else index
+def gpu_identity(device: torch.device | None = None) -> dict[str, str]:
+    """Name and compute capability ("8.6") of a CUDA device (the current one by default)."""
+    index = device.index if device is not None and device.index is not None else torch.cuda.current_device()
     major, minor = torch.cuda.get_device_capability(index)
     return {"gpu": torch.cuda.get_device_name(index), "compute_capability": f"{major}.{minor}"}
 
 
-def engine_environment(trt: ModuleType, device: torch.device | str | int = 0) -> dict[str, str]:
+def engine_environment(trt: ModuleType, device: torch.device | None = None) -> dict[str, str]:
     """What an engine built here is tied to: TensorRT version, GPU name and compute capability."""
     return {"tensorrt_version": trt.__version__, **gpu_identity(device)}
 

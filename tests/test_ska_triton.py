@@ -151,6 +151,12 @@ def test_conformance_fixture(conformance_dir: Path) -> None:
     np.testing.assert_allclose(out64.numpy(), expected, rtol=1e-12, atol=1e-12)
     out32 = ska(torch.from_numpy(x).float(), torch.from_numpy(w).float(), impl="triton")
     np.testing.assert_allclose(out32.numpy(), expected, rtol=1e-4, atol=1e-4)
+    xt, wt = torch.from_numpy(x).requires_grad_(), torch.from_numpy(w).requires_grad_()
+    grad_out = torch.randn(xt.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    gx, gw = torch.autograd.grad(ska(xt, wt, impl="triton"), (xt, wt), grad_out)
+    _, ref_gx, ref_gw = _reference_with_grads(xt, wt, grad_out)
+    torch.testing.assert_close(gx, ref_gx, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gw, ref_gw, rtol=1e-12, atol=1e-12)
 
 
 @interpreted
