@@ -142,7 +142,11 @@ def add_batch_profile(builder: Any, network: Any, config: Any, batch_range: tupl
 
 def load_timing_cache(config: Any, cache_path: Path) -> bool:
     """Attach the timing cache file to ``config`` (an empty cache when absent or unusable); True if loaded."""
-    data = cache_path.read_bytes() if cache_path.is_file() else b""
+    try:
+        data = cache_path.read_bytes() if cache_path.is_file() else b""
+    except OSError as exc:
+        log.warning("cannot read the timing cache %s (%s); starting a new one", cache_path, exc.strerror)
+        data = b""
     cache = config.create_timing_cache(data) if data else None
     if cache is not None and config.set_timing_cache(cache, ignore_mismatch=False):
         return True
