@@ -104,8 +104,6 @@ def fp32_engine(tmp_path_factory, lsnet_t_checkpoint):
     from lsnet.export import export
 
     folder = tmp_path_factory.mktemp("trt")
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
     result = export("lsnet_t", "trt", weights=lsnet_t_checkpoint, batch_range=(1, 2, 4),
                     timing_cache=folder / "timing.cache", output=folder / "lsnet_t.engine")
     return result
