@@ -5,6 +5,7 @@ import sys
 
 import typer
 
+from lsnet.bench import commands as bench_commands
 from lsnet.commands import model_commands
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command("models")(model_commands.models)
 app.command("info")(model_commands.info)
+app.add_typer(bench_commands.app, name="bench")
 
 
 def _configure_logging() -> None:
