@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
 
 OPSET = 18
 
@@ -50,26 +49,14 @@ def build_peer(name: str, img_size: int) -> Any:
     return reparameterize_model(model.eval())
 
 
-def simplify(path: Path) -> bool:
-    """Simplify the ONNX file in place with onnxslim when installed; True if it ran."""
-    try:
-        import onnxslim
-    except ImportError:
-        log.warning("onnxslim is not installed: %s is left unsimplified", path.name)
-        return False
-    import onnx
-
-    onnx.save(onnxslim.slim(onnx.load(str(path))), str(path))
-    return True
-
-
 def export_peer(name: str, out_dir: Path, img_size: int = 224) -> Path:
-    """Export one peer to ``out_dir/<name>.onnx`` with a sidecar; written atomically."""
+    """Export one peer to ``out_dir/<name>.onnx`` with a sidecar; written atomically, simplified like our default export."""
     import torch
 
     from lsnet.choices import pick
     from lsnet.export.artifact import sidecar_path, staged, write_json_atomic
     from lsnet.export.metadata import timestamp, tool_versions
+    from lsnet.export.onnx_exporter import simplify_onnx
 
     pick("peer model", name, PEERS)
     torch.manual_seed(0)
@@ -82,7 +69,8 @@ def export_peer(name: str, out_dir: Path, img_size: int = 224) -> Path:
             input_names=["input"], output_names=["logits"],
             dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
         )
-        simplified = simplify(temp)
+        notes: list[str] = []
+        simplified = simplify_onnx(temp, notes)
     metadata = {
         "variant": name,
         "label": PEERS[name].label,
@@ -92,6 +80,7 @@ def export_peer(name: str, out_dir: Path, img_size: int = 224) -> Path:
         "ska": None,
         "opset": OPSET,
         "simplify": simplified,
+        "notes": notes,
         "dynamic_batch": True,
         "weights": "random-init",
         "source": "timm",

@@ -175,6 +175,12 @@ def open_model(spec: TargetSpec, device: str, threads: int | None, img_size: tup
     )
 
 
+def short_labels(specs: list[TargetSpec]) -> list[str]:
+    """Artifacts are labelled by file name (plus modifiers), unless two targets would then share a label."""
+    short = [Path(s.name).name + s.text[len(s.name):] if s.artifact else s.text for s in specs]
+    return short if len(set(short)) == len(short) else [s.text for s in specs]
+
+
 def with_defaults(spec: TargetSpec, precision: str | None, ska: str | None, compile: bool) -> TargetSpec:
     """Apply command-line defaults (--precision, --ska, --compile) where the target did not say otherwise."""
     if spec.artifact and Path(spec.name).suffix.lower() not in (".pth", ".pt", ".safetensors"):
@@ -213,9 +219,13 @@ def open_targets(
         raise UnknownOptionError(f"unknown device '{device}': use cpu or cuda.")
     candidates: list[Candidate] = []
     try:
-        for spec in specs:
+        for spec, label in zip(specs, short_labels(specs)):
             is_artifact = spec.artifact and Path(spec.name).suffix.lower() not in (".pth", ".pt", ".safetensors")
-            candidates.append((open_artifact if is_artifact else open_model)(spec, device, threads, img_size))
+            candidate = (open_artifact if is_artifact else open_model)(spec, device, threads, img_size)
+            candidate.label = label
+            if spec.artifact:
+                candidate.extra["metadata"]["path"] = spec.name
+            candidates.append(candidate)
     except BaseException:
         for candidate in candidates:
             candidate.runner.close()
