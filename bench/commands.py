@@ -53,6 +53,14 @@ def progress(quiet: bool) -> Iterator[Callable[[int], Callable[[str], None]]]:
         yield start
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically."""
+    from lsnet.export.artifact import staged
+
+    with staged(path) as temp:
+        temp.write_text(text)
+
+
 def emit(doc: dict[str, Any], out: Optional[Path], csv_path: Optional[Path], plot: Optional[Path]) -> None:
     """Print the markdown table; write JSON (+ .md beside it), CSV and a plot when asked."""
     from lsnet.bench import report, results
@@ -61,16 +69,10 @@ def emit(doc: dict[str, Any], out: Optional[Path], csv_path: Optional[Path], plo
     typer.echo(text)
     if out:
         results.write(doc, out)
-        from lsnet.export.artifact import staged
-
-        with staged(out.with_suffix(".md")) as temp:
-            temp.write_text(text)
+        write_text(out.with_suffix(".md"), text)
         typer.echo(f"wrote {out} and {out.with_suffix('.md')}", err=True)
     if csv_path:
-        from lsnet.export.artifact import staged
-
-        with staged(csv_path) as temp:
-            temp.write_text(report.csv_text([doc]))
+        write_text(csv_path, report.csv_text([doc]))
     if plot:
         from lsnet.bench.plots import latency_vs_batch
 
@@ -231,7 +233,6 @@ def report_command(
 ) -> None:
     """Merge results files (including imported iPhone/Mac results) into one table, plots and CSV."""
     from lsnet.bench import report
-    from lsnet.export.artifact import staged
 
     docs = report.load(files)
     command = "lsnet bench report " + " ".join(p.as_posix() for p, _ in docs)
@@ -245,14 +246,12 @@ def report_command(
         base = out.parent if out else Path.cwd()
         text += "\n" + "\n".join(f"![{p.stem}]({Path(_relative(p, base)).as_posix()})" for p in made) + "\n"
     if out:
-        with staged(out) as temp:
-            temp.write_text(text)
+        write_text(out, text)
         typer.echo(f"wrote {out}", err=True)
     else:
         typer.echo(text)
     if csv_path:
-        with staged(csv_path) as temp:
-            temp.write_text(report.csv_text([d for _, d in docs]))
+        write_text(csv_path, report.csv_text([d for _, d in docs]))
 
 
 def _relative(path: Path, base: Path) -> str:
@@ -280,7 +279,7 @@ def peers_command(
     models: Optional[str] = typer.Option(None, "--models", help="Comma-separated subset (default: all peers)."),
     img_size: int = typer.Option(224, "--img-size"),
 ) -> None:
-    """Export peer backbones (MobileNetV3-Large, EfficientViT-M4, RepViT-M1.1, FastViT-T8) to ONNX; needs lsnet[peers]."""
+    """Export peer backbones (MobileNetV3-Large, EfficientViT-M4, RepViT-M1.1, FastViT-T8) to ONNX; needs timm (the peers extra)."""
     from lsnet.bench.peers import export_peers
 
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None

@@ -144,7 +144,8 @@ def speed_claims(protocol: list[Measurement], latency: list[Measurement], machin
     for m in protocol:
         name = m.candidate.label
         paper = VARIANTS[name].paper_throughput_3090 or None
-        out.append(Claim("throughput", name, paper, m.stats.throughput_ips, "img/s", f"{machine}, batch {m.batch}", 0))
+        ips = m.stats.throughput_ips
+        out.append(Claim("throughput", name, paper, ips, "img/s", f"{machine}, batch {m.batch}", 0 if ips >= 100 else 1))
     for m in latency:
         model = m.candidate.extra.get("model") or m.candidate.label
         out.append(Claim(f"CPU batch-1 p50 latency, {m.candidate.runner.info.runtime} (ms)", model, None, m.stats.p50, "ms", cpu, 2))

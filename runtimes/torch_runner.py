@@ -104,7 +104,7 @@ class TorchRunner(Runner):
         """One forward pass, under autocast when asked for."""
         if self.autocast is None:
             return self.forward(prepared)
-        with torch.autocast(self.device.type, dtype=self.autocast):
+        with torch.autocast(self.device.type, dtype=self.autocast, cache_enabled=False):  # no weight-cast cache: graph-capture safe
             return self.forward(prepared)
 
     @torch.no_grad()

@@ -67,6 +67,7 @@ def test_paper_protocol_tiny(tmp_path: Path, monkeypatch, capsys) -> None:
     assert any("changed from the paper" in n for n in doc["settings"]["notes"])
 
 
+@pytest.mark.slow
 def test_claims_tiny(tmp_path: Path, monkeypatch, capsys) -> None:
     out = tmp_path / "c.json"
     code, stdout, err = run_cli(
@@ -136,3 +137,49 @@ def test_cuda_without_gpu_is_one_line(monkeypatch, capsys) -> None:
 def test_modifiers_combine() -> None:
     spec = parse_target("lsnet_s@amp-bf16+channels_last@ska=unfold")
     assert (spec.name, spec.autocast, spec.channels_last, spec.ska, spec.precision) == ("lsnet_s", "bf16", True, "unfold", None)
+
+
+@pytest.fixture(scope="module")
+def small_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """lsnet_t at 64x64 exported with our default ONNX settings (parity check skipped to stay fast)."""
+    pytest.importorskip("onnxruntime")
+    from lsnet.export import export
+
+    return export("lsnet_t", "onnx", img_size=64, validate=False, output=tmp_path_factory.mktemp("onnx") / "lsnet_t.onnx").path
+
+
+def test_onnx_artifact_beside_pytorch(small_onnx: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    out = tmp_path / "r.json"
+    code, stdout, err = run_cli(
+        monkeypatch, capsys, "bench", str(small_onnx), "lsnet_t", "--img-size", "64", "--threads", "1", *TINY, "--out", str(out),
+    )
+    assert code == 0, err
+    onnx_row, torch_row = json.loads(out.read_text())["rows"]
+    assert (onnx_row["target"], onnx_row["runtime"], onnx_row["model"]) == ("lsnet_t.onnx", "onnxruntime", "lsnet_t")
+    assert onnx_row["metadata"]["opset"] == 18 and onnx_row["ska"] == "shift" and onnx_row["ratio_to_first"] == 1.0
+    assert torch_row["runtime"] == "pytorch" and torch_row["ratio_to_first"] > 0
+
+
+def test_artifact_size_mismatch_and_modifiers_are_refused(small_onnx: Path, monkeypatch, capsys) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "bench", str(small_onnx), "--img-size", "224", *TINY)
+    assert_one_line_error(code, err, "takes 64x64 images")
+    code, _, err = run_cli(monkeypatch, capsys, "bench", f"{small_onnx}@fp16", *TINY)
+    assert_one_line_error(code, err, "modifiers apply to PyTorch targets only")
+
+
+def test_peers_without_timm_name_the_extra(monkeypatch, capsys, tmp_path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("timm") is not None:
+        pytest.skip("timm is installed here")
+    code, _, err = run_cli(monkeypatch, capsys, "bench", "peers", "--out", str(tmp_path), "--models", "efficientvit_m4")
+    assert_one_line_error(code, err, 'pip install "lsnet[peers]"')
+    assert not list(tmp_path.iterdir())
+
+
+def test_fastest_ska_is_a_registered_formulation() -> None:
+    from lsnet import list_ska
+    from lsnet.bench.harness import Settings
+    from lsnet.bench.ska_choice import fastest_ska
+
+    assert fastest_ska("lsnet_t", settings=Settings(warmup_s=0, warmup_iters=1, min_time_s=0.01, rounds=1)) in list_ska()
