@@ -101,9 +101,9 @@ def peer_ratio_lines(doc: dict[str, Any], model: str = "lsnet_t", batch: int = 1
 def claims_table(doc: dict[str, Any]) -> str:
     """Paper figure beside measured value, for a ``lsnet bench claims`` results file."""
     lines = ["| Claim | Model | Paper | Measured | Measured on |", "|---|---|---:|---:|---|"]
-    for c in doc.get("claims", []):
+    for c in doc.get("claims", []):  # paper: a number as published, e.g. 11.4 or 14708
         measured = "-" if c.get("measured") is None else f"{c['measured']:,.{c.get('decimals', 1)}f}"
-        paper = "-" if c.get("paper") is None else f"{c['paper']:,.{c.get('decimals', 1)}f}"
+        paper = "-" if c.get("paper") is None else f"{c['paper']:,}"  # as published
         lines.append(f"| {c['claim']} | {c['model']} | {paper} | {measured} | {c.get('hardware', '-')} |")
     return "\n".join(lines)
 

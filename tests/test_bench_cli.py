@@ -156,7 +156,10 @@ def test_onnx_artifact_beside_pytorch(small_onnx: Path, tmp_path: Path, monkeypa
     assert code == 0, err
     onnx_row, torch_row = json.loads(out.read_text())["rows"]
     assert (onnx_row["target"], onnx_row["runtime"], onnx_row["model"]) == ("lsnet_t.onnx", "onnxruntime", "lsnet_t")
-    assert onnx_row["metadata"]["opset"] == 18 and onnx_row["ska"] == "shift" and onnx_row["ratio_to_first"] == 1.0
+    from lsnet.export.formats import FORMATS
+
+    assert onnx_row["metadata"]["opset"] == 18 and onnx_row["ska"] == FORMATS["onnx"].default_ska
+    assert onnx_row["ratio_to_first"] == 1.0
     assert torch_row["runtime"] == "pytorch" and torch_row["ratio_to_first"] > 0
 
 
