@@ -121,11 +121,9 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
 ) -> None:
     """Benchmark targets side by side: warm-up, interleaved timed rounds, percentiles, throughput, ratios."""
-    from lsnet.bench import environment, paper, results
-    from lsnet.bench.harness import Harness, Settings
-    from lsnet.bench.memory import process_peak_rss_mb
+    from lsnet.bench import paper
+    from lsnet.bench.harness import Settings
     from lsnet.bench.targets import open_targets
-    from lsnet.bench.timing import timer_for
     from lsnet.choices import pick
 
     pick("protocol", protocol, ("lsnet", "paper"))
@@ -148,11 +146,21 @@ def run(
     size = parse_size(img_size) if img_size else None
     size = (size, size) if isinstance(size, int) else size
     candidates = open_targets(targets, device, threads=threads, img_size=size, precision=precision, ska=ska, compile=compile)
-    harness = None
+    doc = run_sweep(candidates, batches or [1], device, threads, settings, quiet)
+    emit(doc, out, csv_path, plot)
+
+
+def run_sweep(candidates: list[Any], batches: list[int], device: str, threads: Optional[int], settings: Any, quiet: bool) -> dict[str, Any]:
+    """The interleaved sweep over ``batches``; closes the runners; returns the results document."""
+    from lsnet.bench import environment, results
+    from lsnet.bench.harness import Harness
+    from lsnet.bench.memory import process_peak_rss_mb
+    from lsnet.bench.timing import timer_for
+    from lsnet.errors import LsnetError
+
+    harness = Harness(settings, timer_for(device))
     try:
         with progress(quiet) as start:
-            batches = batches or [1]
-            harness = Harness(settings, timer_for(device))
             harness.step = start(harness.total_steps(len(candidates), len(batches)))
             measured = harness.run(candidates, batches)
     finally:
@@ -161,10 +169,8 @@ def run(
     for skipped in harness.skipped:
         typer.echo(f"skipped {skipped.label} at batch {skipped.batch}: {skipped.reason}", err=True)
     if not measured:
-        from lsnet.errors import LsnetError
-
         raise LsnetError("no configuration could be measured (see the skipped lines above); lower --batch or check the targets.")
-    doc = results.build(
+    return results.build(
         measured, environment.describe(device, threads), settings, skipped=harness.skipped,
         extra_settings={
             "batches": batches,
@@ -173,7 +179,6 @@ def run(
             "process_peak_rss_mb": process_peak_rss_mb(),
         },
     )
-    emit(doc, out, csv_path, plot)
 
 
 @app.command("claims")
