@@ -22,7 +22,7 @@ from typing import Any
 from lsnet.bench.harness import Candidate
 from lsnet.bench.memory import memory_probe
 from lsnet.choices import suggest
-from lsnet.errors import LsnetError, UnknownModelError, UnknownOptionError
+from lsnet.errors import LsnetError, MissingDependencyError, UnknownModelError, UnknownOptionError
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,14 @@ def open_artifact(spec: TargetSpec, device: str, threads: int | None, img_size: 
     """Open an artifact with ``open_runner``; ``threads`` is passed to runners that take it."""
     from lsnet.runtimes.registry import runner_class
 
-    cls = runner_class(spec.name)
+    try:
+        cls = runner_class(spec.name)
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("lsnet"):
+            raise
+        raise MissingDependencyError(
+            f"this lsnet build has no runner for {Path(spec.name).suffix} files ({exc.name}); benchmark another artifact type."
+        ) from exc
     options: dict[str, Any] = {}
     if threads:
         accepts = inspect.signature(cls.__init__).parameters
