@@ -5,6 +5,7 @@ import sys
 
 import typer
 
+from lsnet.bench import commands as bench_commands
 from lsnet.commands import demo, doctor, export_commands, model_commands, predict
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.command("validate")(export_commands.validate)
 app.command("predict")(predict.predict)
 app.command("demo")(demo.demo)
 app.command("doctor")(doctor.doctor)
+app.add_typer(bench_commands.app, name="bench")
 
 
 def _configure_logging() -> None:
