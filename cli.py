@@ -6,6 +6,7 @@ import sys
 import typer
 
 from lsnet.commands import model_commands
+from lsnet.serve import command as serve_command
 
 app = typer.Typer(
     name="lsnet",
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command("models")(model_commands.models)
 app.command("info")(model_commands.info)
+app.command("serve")(serve_command.serve)
 
 
 def _configure_logging() -> None:
