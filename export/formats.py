@@ -71,6 +71,7 @@ FORMATS: dict[str, Format] = {
             suffix="",
             exporter="lsnet.export.triton_repository:export_triton_repository",
             validator="lsnet.export.triton_repository:validate_triton_repository",
+            embedder="lsnet.export.triton_repository:embed_triton_metadata",
             options=COMMON_OPTIONS | {"opset", "simplify", "int8", "calib", "max_batch", "instances", "backend"},
             extra="onnx",
             description="Triton Inference Server model repository (ONNX model + config.pbtxt)",

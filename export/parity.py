@@ -21,6 +21,17 @@ THRESHOLDS: dict[str, Thresholds] = {
 }
 
 
+def limits_for(precision: str, int8_threshold: float | None = None) -> Thresholds:
+    """``THRESHOLDS[precision]``; for INT8 the top-1 limit is the user's ``--int8-threshold`` when given.
+
+    The same limits gate INT8 against FP32 (at export) and INT8 against PyTorch (generic validator).
+    """
+    limits = THRESHOLDS[precision]
+    if precision == "int8" and int8_threshold is not None:
+        limits = Thresholds(limits.atol, limits.rtol, limits.min_cosine, int8_threshold)
+    return limits
+
+
 def topk_agreement(a: np.ndarray, b: np.ndarray, k: int) -> float:
     """Fraction of rows whose top-1 of ``a`` is among the top-k of ``b`` (k=1: same argmax)."""
     k = min(k, b.shape[1])

@@ -9,7 +9,7 @@ from torch import nn
 from lsnet.errors import CheckpointError
 from lsnet.export.artifact import read_sidecar, sidecar_path
 from lsnet.export.options import ExportOptions
-from lsnet.export.parity import THRESHOLDS, ParityReport, compare
+from lsnet.export.parity import THRESHOLDS, ParityReport, Thresholds, compare, limits_for
 
 PARITY_SEED = 1234
 
@@ -51,12 +51,13 @@ def parity_batches(dynamic_batch: bool, batch: int | None) -> list[int]:
 
 
 @torch.no_grad()
-def run_parity(path: Path, reference: nn.Module, precision: str, batches: list[int], device: str = "cpu") -> ParityReport:
+def run_parity(path: Path, reference: nn.Module, precision: str, batches: list[int], device: str = "cpu",
+               limits: Thresholds | None = None) -> ParityReport:
     """Run the artifact (runner chosen by suffix) and the reference on every case; collect the metrics."""
     from lsnet.runtimes.registry import open_runner
 
     cfg = reference.pretrained_cfg
-    report = ParityReport(precision=precision, thresholds=THRESHOLDS[precision])
+    report = ParityReport(precision=precision, thresholds=limits or THRESHOLDS[precision])
     reference = reference.eval().float()
     with open_runner(Path(path), device=device) as runner:
         for name, batch in parity_cases(tuple(cfg.input_size[1:]), cfg.mean, cfg.std, batches):
@@ -67,7 +68,8 @@ def run_parity(path: Path, reference: nn.Module, precision: str, batches: list[i
 
 def validate_with_runner(path: Path, reference: nn.Module, options: ExportOptions) -> ParityReport:
     """The format hook: parity of a freshly exported artifact against the unfused reference."""
-    return run_parity(path, reference, options.precision, parity_batches(options.dynamic_batch, options.batch))
+    limits = limits_for(options.precision, options.int8_threshold)
+    return run_parity(path, reference, options.precision, parity_batches(options.dynamic_batch, options.batch), limits=limits)
 
 
 def reference_from_sidecar(path: Path, metadata: dict[str, Any], weights: Path | None, notes: list[str]) -> nn.Module:
@@ -107,7 +109,9 @@ def validate_artifact(path: str | Path, weights: str | Path | None = None, devic
     reference = reference_from_sidecar(path, metadata, Path(weights) if weights else None, notes)
     shape = metadata.get("input", {}).get("shape", ["batch"])
     dynamic = not isinstance(shape[0], int)
-    report = run_parity(path, reference, metadata.get("precision", "fp32"), parity_batches(dynamic, None if dynamic else shape[0]), device)
+    precision = metadata.get("precision", "fp32")
+    limits = limits_for(precision, (metadata.get("int8") or {}).get("threshold"))
+    report = run_parity(path, reference, precision, parity_batches(dynamic, None if dynamic else shape[0]), device, limits)
     report.notes.extend(notes)
     return report
 
