@@ -181,8 +181,9 @@ def quantize_onnx(fp32_onnx_path: Path, out_path: Path, model: nn.Module, option
     }
     if not report.passed:
         raise ParityError(
-            f"INT8 model disagrees with FP32: {report.failures[0]} (threshold --int8-threshold {options.int8_threshold});"
-            " calibrate with real images (--calib DIR) or lower the threshold. Nothing was written."
+            f"INT8 model disagrees with FP32: {report.failures[0]} (limits: top-1 agreement >= --int8-threshold"
+            f" {options.int8_threshold}, cosine >= {report.thresholds.min_cosine}); calibrate with real images"
+            " (--calib DIR) or lower --int8-threshold. Nothing was written."
         )
     worst = report.worst()
     log.info("INT8 vs FP32: top-1 agreement >= %.3f, top-5 >= %.3f, cosine >= %.4f", worst["min_top1_agreement"], worst["min_top5_agreement"], worst["min_cosine"])
