@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from lsnet.commands import model_commands
+from lsnet.commands import demo, export_commands, model_commands, predict
 from lsnet.serve import command as serve_command
 
 app = typer.Typer(
@@ -17,6 +17,10 @@ app = typer.Typer(
 )
 app.command("models")(model_commands.models)
 app.command("info")(model_commands.info)
+app.command("export")(export_commands.export)
+app.command("validate")(export_commands.validate)
+app.command("predict")(predict.predict)
+app.command("demo")(demo.demo)
 app.command("serve")(serve_command.serve)
 
 

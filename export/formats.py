@@ -43,6 +43,7 @@ FORMATS: dict[str, Format] = {
             options=COMMON_OPTIONS | {"opset", "simplify", "baseline", "int8", "calib", "int8_threshold"},
             extra="onnx",
             description="ONNX graph for ONNX Runtime and other ONNX consumers",
+            default_ska="conv_im2col",  # fastest in ONNX Runtime on CPU (docs/onnx.md)
         ),
         Format(
             name="trt",

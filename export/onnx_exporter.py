@@ -46,6 +46,10 @@ def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
         model = set_ska(copy.deepcopy(model), BASELINE_SKA)
         meta["ska"] = BASELINE_SKA
         meta["notes"].append("baseline: unfold SKA, legacy exporter, no simplification (performance reference)")
+    else:
+        from lsnet.export.onnx_rewrites import rewrite_for_ort
+
+        model, meta["rewrites"] = rewrite_for_ort(model)
     if options.half:
         from lsnet.export.onnx_half import half_model
 
@@ -59,18 +63,23 @@ def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
             meta["int8"] = _quantize(fp32_path, path, model, options)
     else:
         _write_graph(model, options, path, simplify, meta)
-    meta["graph"] = graph_summary(path)
+    meta["graph"] = graph_summary(path, enforce_rank=not options.baseline)  # baseline: recorded only
     meta["mobile_usability"] = mobile_usability(path)
     meta["versions"] = {name: package_version(name) for name in ("onnx", "onnxruntime", "onnxslim")}
     return meta
 
 
 def _write_graph(model: nn.Module, options: ExportOptions, path: Path, simplify: bool, meta: dict[str, Any]) -> None:
-    """Trace to ONNX, then simplify with onnxslim when asked and available."""
+    """Trace to ONNX, simplify with onnxslim when asked and available, annotate shapes (not for the baseline)."""
     trace_onnx(model, options, path)
     meta["simplified"] = False
     if simplify:
         meta["simplified"] = simplify_onnx(path, meta["notes"])
+    meta["shapes_annotated"] = False
+    if not options.baseline:
+        from lsnet.export.onnx_rewrites import annotate_shapes
+
+        meta["shapes_annotated"] = annotate_shapes(path, meta["notes"])
 
 
 def trace_onnx(model: nn.Module, options: ExportOptions, path: Path) -> None:
