@@ -52,7 +52,7 @@ def main() -> None:
             if args.only and name not in args.only:
                 continue
             int8 = Path(tmp) / "int8.onnx"
-            excluded = quantize_qdq(prepared, int8, data.calibration, None, groups, args.method, op_types)
+            excluded, _ = quantize_qdq(prepared, int8, data.calibration, None, groups, args.method, op_types)
             report = agreement_report(prepared, int8, data, None, limits)
             for case in report.cases:
                 print(f"| {name} | {len(excluded)} | {case.case} | {case.top1_agreement:.3f} | {case.top5_agreement:.3f} | {case.cosine:.4f} |", flush=True)
