@@ -4,10 +4,13 @@ The Q/DQ model runs in ONNX Runtime and is what TensorRT (explicit quantization)
 from. Operators measured to lose accuracy when quantized are kept in float (``FLOAT_GROUPS``;
 measurements in docs/int8.md, reproduced by ``bench/int8_sensitivity.py``).
 """
+import contextlib
+import io
 import logging
+import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,16 +108,29 @@ def input_name(model_path: Path) -> str:
     return onnx.load(str(model_path), load_external_data=False).graph.input[0].name
 
 
+@contextlib.contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    """Run a block in ``path`` (ORT's symbolic shape inference dumps debug files into the working directory)."""
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def pre_process(fp32_path: Path, out_path: Path) -> list[str]:
     """ORT's quantization pre-processing (symbolic shape inference + graph optimization); notes on fallbacks."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    try:
-        quant_pre_process(str(fp32_path), str(out_path))
-        return []
-    except Exception as exc:  # symbolic shape inference fails on some graphs; ONNX shape inference still runs
-        quant_pre_process(str(fp32_path), str(out_path), skip_symbolic_shape=True)
-        return [f"symbolic shape inference skipped in quant pre-processing ({type(exc).__name__})"]
+    fp32_path, out_path = Path(fp32_path).resolve(), Path(out_path).resolve()
+    with tempfile.TemporaryDirectory() as scratch, working_directory(Path(scratch)):
+        try:
+            quant_pre_process(str(fp32_path), str(out_path))
+            return []
+        except Exception as exc:  # symbolic shape inference is incomplete on some graphs; ONNX shape inference still runs
+            quant_pre_process(str(fp32_path), str(out_path), skip_symbolic_shape=True)
+            return [f"symbolic shape inference skipped in quant pre-processing ({str(exc)[:80]})"]
 
 
 def quantize_qdq(model_path: Path, out_path: Path, calibration: np.ndarray, batch: int | None,
@@ -130,19 +146,21 @@ def quantize_qdq(model_path: Path, out_path: Path, calibration: np.ndarray, batc
     excluded = float_nodes(model_path, keep_float)
 
     def run(chosen: str) -> None:
-        q.quantize_static(
-            str(model_path),
-            str(out_path),
-            array_reader(calibration, input_name(model_path), batch),
-            quant_format=q.QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=q.QuantType.QInt8,
-            weight_type=q.QuantType.QInt8,
-            nodes_to_exclude=excluded,
-            op_types_to_quantize=list(op_types) if op_types else None,
-            calibrate_method=methods[chosen],
-            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
-        )
+        with contextlib.redirect_stdout(io.StringIO()) as chatter:  # ORT prints calibration progress to stdout
+            q.quantize_static(
+                str(model_path),
+                str(out_path),
+                array_reader(calibration, input_name(model_path), batch),
+                quant_format=q.QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=q.QuantType.QInt8,
+                weight_type=q.QuantType.QInt8,
+                nodes_to_exclude=excluded,
+                op_types_to_quantize=list(op_types) if op_types else None,
+                calibrate_method=methods[chosen],
+                extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
+            )
+        log.debug("%s", chatter.getvalue())
 
     try:
         run(method)

@@ -138,3 +138,24 @@ def test_fixed_batch_artifact_is_served_with_padding(runner, metadata) -> None:
         r = httpx.post(f"{url}/predict", files=files, timeout=30)
     assert r.status_code == 200 and len(r.json()["predictions"]) == 3
     assert fixed.seen and set(fixed.seen) == {4}
+
+
+def test_onnx_artifact_is_served_with_its_sidecar_preprocessing(lsnet_t_checkpoint, tmp_path) -> None:
+    pytest.importorskip("onnxruntime")
+    from lsnet.export import export
+    from lsnet.preprocess import load_image, preprocess_from_metadata
+    from lsnet.runtimes.registry import open_runner
+    from lsnet.serve.app import create_app
+    from lsnet.serve.settings import serving_metadata
+
+    artifact = export("lsnet_t", "onnx", weights=lsnet_t_checkpoint, img_size=128, output=tmp_path / "t128.onnx").path
+    data = image_bytes(21, "PNG", size=(200, 90))
+    with open_runner(artifact) as runner:
+        metadata = serving_metadata(runner, artifact)
+        assert metadata["img_size"] == [128, 128] and metadata["weights_sha256"]
+        expected = int(runner.infer(preprocess_from_metadata(load_image(data), metadata)[None]).argmax())
+        with running_server(create_app(runner, metadata)) as (url, _):
+            r = httpx.post(f"{url}/predict", content=data, headers={"content-type": "image/png"}, timeout=30)
+            meta = httpx.get(f"{url}/metadata").json()
+    assert r.status_code == 200 and r.json()["predictions"][0]["top"][0]["index"] == expected
+    assert meta["runtime"]["name"] == "onnxruntime" and meta["input"]["shape"] == [None, 3, 128, 128]
