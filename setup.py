@@ -1,12 +1,25 @@
-"""Build hook: the top-level ``cli.py`` ships as ``lsnet/cli.py`` in the wheel.
+"""Build configuration for the repository layout.
 
-The other top-level folders (export/, runtimes/, bench/) are mapped into the
-``lsnet`` package by ``package-dir`` in pyproject.toml.
+The top-level folders ``lsnet/``, ``export/``, ``runtimes/`` and ``bench/`` become the
+packages ``lsnet``, ``lsnet.export``, ``lsnet.runtimes`` and ``lsnet.bench`` (with all
+their subpackages), and the top-level ``cli.py`` ships as ``lsnet/cli.py``. Nothing
+else lands at the top level of site-packages.
 """
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
+
+PACKAGE_ROOTS = {"lsnet": "lsnet", "lsnet.export": "export", "lsnet.runtimes": "runtimes", "lsnet.bench": "bench"}
+
+
+def discover_packages() -> list[str]:
+    """Every package under each root folder, named inside ``lsnet``."""
+    packages = []
+    for name, folder in PACKAGE_ROOTS.items():
+        packages.append(name)
+        packages.extend(f"{name}.{sub}" for sub in find_packages(folder))
+    return packages
 
 
 class BuildPyWithCli(build_py):
@@ -18,4 +31,4 @@ class BuildPyWithCli(build_py):
             self.copy_file("cli.py", str(Path(self.build_lib) / "lsnet" / "cli.py"))
 
 
-setup(cmdclass={"build_py": BuildPyWithCli})
+setup(packages=discover_packages(), package_dir=PACKAGE_ROOTS, cmdclass={"build_py": BuildPyWithCli})

@@ -13,7 +13,7 @@ import logging
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -38,6 +38,7 @@ def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
     require("onnx", "onnx", "ONNX export")
     if options.opset < MIN_OPSET:
         raise UnknownOptionError(f"--opset {options.opset} is too old: use {MIN_OPSET} or newer (default 18).")
+    quantize = int8_quantizer() if options.int8 else None  # fail before tracing when INT8 is missing
     meta: dict[str, Any] = {"opset": options.opset, "exporter": EXPORTER, "baseline": options.baseline, "notes": []}
     simplify = options.simplify and not options.baseline
     if options.baseline:
@@ -56,11 +57,11 @@ def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
         model, meta["fp16"] = half_model(model)
     meta["dynamic_batch"] = options.dynamic_batch
     meta["batch"] = None if options.dynamic_batch else options.batch
-    if options.int8:
+    if quantize is not None:
         with tempfile.TemporaryDirectory() as tmp:
             fp32_path = Path(tmp) / "fp32.onnx"
             _write_graph(model, options, fp32_path, simplify, meta)
-            meta["int8"] = _quantize(fp32_path, path, model, options)
+            meta["int8"] = quantize(fp32_path, path, model, options)
     else:
         _write_graph(model, options, path, simplify, meta)
     meta["graph"] = graph_summary(path, enforce_rank=not options.baseline)  # baseline: recorded only
@@ -122,15 +123,15 @@ def simplify_onnx(path: Path, notes: list[str]) -> bool:
     return True
 
 
-def _quantize(fp32_path: Path, out_path: Path, model: nn.Module, options: ExportOptions) -> dict[str, Any]:
-    """INT8 through ``lsnet.export.onnx_int8.quantize_onnx`` (imported only when asked for)."""
+def int8_quantizer() -> Callable[..., dict[str, Any]]:
+    """``lsnet.export.onnx_int8.quantize_onnx(fp32_path, out_path, model, options) -> dict``, imported lazily."""
     try:
         from lsnet.export.onnx_int8 import quantize_onnx
     except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("lsnet"):
+        if exc.name is None or exc.name.startswith("lsnet"):
             raise MissingDependencyError("INT8 ONNX export is not available in this build of lsnet; export without --int8.") from exc
         raise
-    return quantize_onnx(fp32_path, out_path, model, options)
+    return quantize_onnx
 
 
 def flatten_metadata(metadata: dict[str, Any]) -> dict[str, str]:

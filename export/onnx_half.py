@@ -13,8 +13,8 @@ HALF_IO_DTYPE = "float32"
 
 
 def fp32_island_types() -> tuple[type[nn.Module], ...]:
-    """Modules run in FP32 inside an FP16 graph: GroupNorm (LKP), attention (softmax), squeeze-excite
-    (a global mean over the whole feature map) and the classifier head (pooled mean + linear)."""
+    """Modules run in FP32 inside an FP16 graph: GroupNorm (LKP), attention (softmax) and squeeze-excite
+    (a global mean over the whole feature map). The classifier head is kept FP32 by ``half_model``."""
     from lsnet.attention import Attention
     from lsnet.layers import SqueezeExcite
 
@@ -61,8 +61,9 @@ def half_model(model: nn.Module) -> tuple[nn.Module, dict]:
     heads = [n for n in ("head", "head_dist") if hasattr(body, n)]
     for name in heads:
         setattr(body, name, getattr(body, name).float())
-    islands = _wrap_islands(body, fp32_island_types())
-    kinds = sorted({type(m.module).__name__ for m in body.modules() if isinstance(m, Float32Island)})
+    types = fp32_island_types()
+    islands = _wrap_islands(body, types)
+    kinds = sorted({t.__name__ for m in body.modules() if isinstance(m, Float32Island) for t in types if isinstance(m.module, t)})
     info = {
         "io_dtype": HALF_IO_DTYPE,
         "fp32_modules": kinds + (["classifier head"] if heads else []),

@@ -1,17 +1,15 @@
 """``create_model`` and ``list_models``: the public way to build LSNet variants."""
-import logging
 import os
 
-import torch
 from torch import nn
 
+from lsnet.checkpoint import load_checkpoint
 from lsnet.choices import pick
 from lsnet.errors import InvalidResolutionError, UnknownModelError
+from lsnet.hub import download_pretrained
 from lsnet.model import LSNet
 from lsnet.ska import SKA, get_ska
 from lsnet.variants import VARIANTS
-
-log = logging.getLogger(__name__)
 
 MIN_IMG_SIZE = 64
 
@@ -46,9 +44,6 @@ def create_model(
     features_only: bool = False,
 ) -> LSNet:
     """Build an LSNet variant in eval mode, optionally loading a checkpoint or the official weights."""
-    from lsnet.checkpoint import load_checkpoint
-    from lsnet.hub import download_pretrained
-
     variant = VARIANTS[pick("model", name, VARIANTS, UnknownModelError)]
     get_ska(ska)
     if num_classes < 0:

@@ -36,18 +36,22 @@ def demo_benchmark(runners: dict[str, Runner], batch: int = 1, rounds: int = 10,
                 runner.infer_native(prepared[name])
                 times[name].append((time.perf_counter() - start) * 1e3)
     first = statistics.median(next(iter(times.values())))
-    return [
-        {
-            "runtime": name,
-            "batch": batch,
-            "p50_ms": statistics.median(t),
-            "mean_ms": statistics.fmean(t),
-            "min_ms": min(t),
-            "ratio_to_first": statistics.median(t) / first,
-            "iterations": len(t),
-        }
-        for name, t in times.items()
-    ]
+    return [{"runtime": name, "batch": batch, **latency_stats(t), "ratio_to_first": statistics.median(t) / first}
+            for name, t in times.items()]
+
+
+def latency_stats(samples_ms: list[float]) -> dict[str, Any]:
+    """p50/p90/p99/mean/std/min of per-call latencies in ms, and the sample count."""
+    values = np.asarray(samples_ms)
+    return {
+        "p50_ms": float(np.percentile(values, 50)),
+        "p90_ms": float(np.percentile(values, 90)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "mean_ms": float(values.mean()),
+        "std_ms": float(values.std()),
+        "min_ms": float(values.min()),
+        "iterations": int(values.size),
+    }
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:

@@ -1,0 +1,61 @@
+"""Packaging: a non-editable install puts everything under ``lsnet`` and the console script works anywhere."""
+import os
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
+        check=True, capture_output=True, text=True, timeout=600,
+    )
+    return next(out.glob("lsnet-*.whl"))
+
+
+def test_wheel_has_one_top_level_package(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
+    assert top == {"lsnet"}
+    for module in ("lsnet/cli.py", "lsnet/export/__init__.py", "lsnet/runtimes/__init__.py",
+                   "lsnet/bench/__init__.py", "lsnet/data/imagenet_classes.tsv", "lsnet/bench/schemas/results.schema.json"):
+        assert module in names, module
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["wheel", "editable"])
+def test_fresh_venv_console_script_from_any_directory(mode, wheel, tmp_path):
+    """Install (no deps) into a fresh venv that borrows this environment's dependencies; run from elsewhere."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    bin_dir = env_dir / ("Scripts" if os.name == "nt" else "bin")
+    python = bin_dir / "python"
+    fresh_site = Path(subprocess.check_output(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True, env=env).strip())
+    # dependencies (torch, typer, ...) come from the current environment, appended after the venv's own site
+    (fresh_site / "_parent_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    target = [str(wheel)] if mode == "wheel" else ["-e", str(REPO)]
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", *target], check=True, timeout=600, env=env)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = subprocess.run([str(bin_dir / "lsnet"), "info", "lsnet_t", "--json"], cwd=elsewhere, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    where = subprocess.check_output([str(python), "-c", "import lsnet, lsnet.cli; print(lsnet.__file__, lsnet.cli.__file__)"],
+                                    cwd=elsewhere, env=env, text=True)
+    if mode == "wheel":
+        assert str(fresh_site) in where and str(REPO) not in where
+    else:
+        assert str(REPO / "lsnet") in where and str(REPO / "cli.py") in where
+    for forbidden in ("export", "bench", "runtimes", "cli"):
+        assert not (fresh_site / forbidden).exists() and not (fresh_site / f"{forbidden}.py").exists()

@@ -1,0 +1,66 @@
+"""``lsnet predict`` on a generated image with a checkpoint and its ONNX export; bad images; ``lsnet demo``."""
+import json
+
+import numpy as np
+import pytest
+from cli_helpers import assert_one_line_error, run_cli
+
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def image_png(tmp_path_factory):
+    """A 300x260 RGB PNG with gradients and a disc."""
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:260, 0:300]
+    rgb = np.stack([xx * 255 // 300, yy * 255 // 260, ((xx - 150) ** 2 + (yy - 130) ** 2 < 60**2) * 255], axis=-1)
+    path = tmp_path_factory.mktemp("images") / "sample.png"
+    Image.fromarray(rgb.astype(np.uint8)).save(path)
+    return path
+
+
+def top5(proc) -> list[list[int]]:
+    assert proc.returncode == 0, proc.stderr
+    return [[row["class"] for row in item["top"]] for item in json.loads(proc.stdout)]
+
+
+def test_checkpoint_and_onnx_give_the_same_top5(lsnet_t_checkpoint, image_png, tmp_path):
+    from lsnet.export import export
+
+    onnx_path = export("lsnet_t", "onnx", weights=lsnet_t_checkpoint, output=tmp_path / "t.onnx", validate=False).path
+    images = [str(image_png)] * 3  # batch size 2 -> chunks of 2 and 1
+    from_pth = top5(run_cli("predict", str(lsnet_t_checkpoint), *images, "--json", "--batch-size", "2"))
+    from_onnx = top5(run_cli("predict", str(onnx_path), *images, "--json", "--batch-size", "2"))
+    assert from_pth == from_onnx and len(from_pth) == 3 and len(from_pth[0]) == 5
+    assert from_pth[0] == from_pth[2]
+
+
+def test_fixed_batch_artifact_pads_the_last_chunk(lsnet_t_checkpoint, image_png, tmp_path):
+    from lsnet.commands.predict import classify, open_predictor
+    from lsnet.export import export
+    from lsnet.preprocess import load_image, preprocess_from_metadata
+
+    path = export("lsnet_t", "onnx", weights=lsnet_t_checkpoint, batch=2, output=tmp_path / "b2.onnx", validate=False).path
+    runner, cfg = open_predictor(str(path))
+    with runner:
+        pixels = np.stack([preprocess_from_metadata(load_image(image_png), cfg)] * 3)
+        logits = classify(runner, pixels, batch_size=8)
+    assert logits.shape == (3, 1000)
+    np.testing.assert_allclose(logits[0], logits[2], rtol=1e-5, atol=1e-5)
+
+
+def test_unreadable_image_is_one_line(tmp_path, image_png):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    proc = run_cli("predict", "lsnet_t", str(image_png), str(broken))
+    assert_one_line_error(proc, "cannot read", "broken.jpg")
+    assert_one_line_error(run_cli("predict", "lsnet_t", str(tmp_path / "missing.png")), "image not found")
+
+
+def test_demo_runs_offline(tmp_path):
+    proc = run_cli("demo", "--out", str(tmp_path), "--rounds", "1", env={"HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert "WARNING: no --weights" in proc.stderr
+    assert "parity: PASSED" in proc.stdout and "onnxruntime cpu" in proc.stdout and "pytorch eager" in proc.stdout
+    assert (tmp_path / "lsnet_t.onnx").is_file() and (tmp_path / "lsnet_t.onnx.json").is_file()
