@@ -76,6 +76,7 @@ FORMATS: dict[str, Format] = {
             options=COMMON_OPTIONS | {"opset", "simplify", "int8", "calib", "max_batch", "instances", "backend"},
             extra="onnx",
             description="Triton Inference Server model repository (ONNX model + config.pbtxt)",
+            default_ska="conv_im2col",  # the repository's model runs in Triton's ONNX Runtime backend by default
             is_directory=True,
         ),
     )

@@ -22,7 +22,8 @@ def test_layout_and_parity(repository) -> None:
         "lsnet_t/1/model.onnx", "lsnet_t/1/model.onnx.json", "lsnet_t/config.pbtxt", "lsnet_t/labels.txt",
     ]
     assert repository.parity is not None and repository.parity.passed
-    assert json.loads((root / "lsnet_t/1/model.onnx.json").read_text())["triton"]["model_name"] == "lsnet_t"
+    sidecar = json.loads((root / "lsnet_t/1/model.onnx.json").read_text())
+    assert sidecar["triton"]["model_name"] == "lsnet_t" and sidecar["ska"] == "conv_im2col"
     assert not list(root.parent.glob(".*partial*"))
 
 
