@@ -130,3 +130,16 @@ def test_cli_rejects_bad_settings_in_one_line() -> None:
     )
     assert out.returncode != 0
     assert out.stderr.strip().splitlines() == ["error: --max-batch must be >= 1, got 0."]
+
+
+def test_cli_refuses_a_port_in_use_in_one_line() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run(
+            [sys.executable, "-m", "lsnet.cli", "serve", "lsnet_t", "--port", str(port)], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines() == [f"error: cannot listen on 127.0.0.1:{port} (Address already in use); choose another --port or --host."]

@@ -1,7 +1,23 @@
 """``lsnet serve ARTIFACT``: open the artifact in its runner and serve it with uvicorn."""
+import socket
+
 import typer
 
 from lsnet.commands.options import ImgSizeOption, parse_size
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on (host, port), bound before the model loads; one clear line when it is taken."""
+    from lsnet.errors import LsnetError
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        raise LsnetError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host.") from None
+    return sock
 
 
 def serve(
@@ -29,12 +45,21 @@ def serve(
     settings = ServeSettings(max_batch, max_wait_ms, queue_size, max_body_mb, top, timeout_s)
     uvicorn = require("uvicorn", "serve", "lsnet serve")
     require("starlette", "serve", "lsnet serve")
+    sock = bind_socket(host, port)
     options: dict = {"threads": threads} if threads else {}
     if artifact in VARIANTS or artifact.endswith((".pth", ".pt", ".safetensors")):
         options["img_size"] = parse_size(img_size)
-    runner = open_runner(artifact, device=device, **options)
     try:
-        app = create_app(runner, serving_metadata(runner, artifact), settings)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=settings.timeout_s)
+        runner = open_runner(artifact, device=device, **options)
+        try:
+            app = create_app(runner, serving_metadata(runner, artifact), settings)
+            config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=settings.timeout_s)
+            typer.echo(f"serving {artifact} on http://{host}:{port} (POST /predict, GET /health /metadata /metrics)", err=True)
+            try:
+                uvicorn.Server(config).run(sockets=[sock])
+            except KeyboardInterrupt:  # uvicorn re-raises the captured SIGINT after a clean, drained shutdown
+                pass
+        finally:
+            runner.close()
     finally:
-        runner.close()
+        sock.close()
