@@ -45,9 +45,13 @@ def parity_cases(img_size: tuple[int, int], mean: Any, std: Any, batches: list[i
     return cases
 
 
-def parity_batches(dynamic_batch: bool, batch: int | None) -> list[int]:
-    """Batch sizes to check: 1, 2 and the odd 3 for a dynamic batch; the fixed batch otherwise."""
-    return [1, 2, 3] if dynamic_batch else [batch or 1]
+def parity_batches(dynamic_batch: bool, batch: int | None, precision: str = "fp32") -> list[int]:
+    """Batch sizes to check: 1, 2 and the odd 3 for a dynamic batch (plus one batch large enough for the
+    top-1 check of quantized models, ``Thresholds.top1_min_batch``); the fixed batch otherwise."""
+    if not dynamic_batch:
+        return [batch or 1]
+    top1_batch = THRESHOLDS[precision].top1_min_batch
+    return [1, 2, 3] + ([top1_batch] if top1_batch > 3 else [])
 
 
 @torch.no_grad()
@@ -69,7 +73,8 @@ def run_parity(path: Path, reference: nn.Module, precision: str, batches: list[i
 def validate_with_runner(path: Path, reference: nn.Module, options: ExportOptions) -> ParityReport:
     """The format hook: parity of a freshly exported artifact against the unfused reference."""
     limits = limits_for(options.precision, options.int8_threshold)
-    return run_parity(path, reference, options.precision, parity_batches(options.dynamic_batch, options.batch), limits=limits)
+    batches = parity_batches(options.dynamic_batch, options.batch, options.precision)
+    return run_parity(path, reference, options.precision, batches, limits=limits)
 
 
 def reference_from_sidecar(path: Path, metadata: dict[str, Any], weights: Path | None, notes: list[str]) -> nn.Module:
@@ -111,7 +116,7 @@ def validate_artifact(path: str | Path, weights: str | Path | None = None, devic
     dynamic = not isinstance(shape[0], int)
     precision = metadata.get("precision", "fp32")
     limits = limits_for(precision, (metadata.get("int8") or {}).get("threshold"))
-    report = run_parity(path, reference, precision, parity_batches(dynamic, None if dynamic else shape[0]), device, limits)
+    report = run_parity(path, reference, precision, parity_batches(dynamic, None if dynamic else shape[0], precision), device, limits)
     report.notes.extend(notes)
     return report
 
@@ -129,6 +134,7 @@ def format_report(report: ParityReport) -> str:
         )
     lines.append(
         f"limits ({report.precision}): |a-r| <= {lim.atol:g} + {lim.rtol:g}*|r|, cosine >= {lim.min_cosine}, top-1 >= {lim.min_top1}"
+        + (f" (cases of >= {lim.top1_min_batch} images)" if lim.top1_min_batch > 1 else "")
     )
     lines.extend(f"note: {n}" for n in report.notes)
     lines.append("parity: PASSED" if report.passed else f"parity: FAILED ({len(report.failures)} check(s))")

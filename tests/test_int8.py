@@ -74,3 +74,26 @@ def test_bad_int8_options_are_one_clear_error(tmp_path, calib, threshold, messag
     with pytest.raises(LsnetError, match=message):
         export("lsnet_t", "onnx", output=tmp_path / "m.onnx", img_size=64, int8=True, calib=calib, int8_threshold=threshold)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_int8_gates_share_the_user_threshold_and_judge_top1_on_large_cases_only() -> None:
+    from lsnet.export.parity import THRESHOLDS, ParityReport, compare, limits_for
+    from lsnet.export.validate import parity_batches
+
+    limits = limits_for("int8", 0.75)
+    assert limits.min_top1 == 0.75 and limits.min_cosine == THRESHOLDS["int8"].min_cosine
+    assert limits_for("fp32", 0.75) == THRESHOLDS["fp32"]
+    assert limits.top1_min_batch in parity_batches(True, None, "int8") and parity_batches(True, None, "fp32") == [1, 2, 3]
+    rng = np.random.default_rng(0)
+    ref = rng.standard_normal((16, 10))
+    one_flip = ref[:1].copy()
+    one_flip[0, [ref[0].argmax(), ref[0].argsort()[-2]]] = one_flip[0, [ref[0].argsort()[-2], ref[0].argmax()]]
+    small = compare("batch 1 with a flip", one_flip, ref[:1], limits)
+    assert small.top1_agreement == 0.0
+    assert not any("top-1" in f for f in ParityReport("int8", limits, [small]).failures)
+    flipped = ref.copy()
+    for row in range(6):  # 10 of 16 rows keep their argmax: 0.625 < 0.75
+        top, second = ref[row].argsort()[-1], ref[row].argsort()[-2]
+        flipped[row, [top, second]] = ref[row, [second, top]]
+    report = ParityReport("int8", limits, [compare("batch 16", flipped, ref, limits)])
+    assert any("top-1 agreement 0.625 < 0.75" in f for f in report.failures)
