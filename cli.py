@@ -7,6 +7,7 @@ import typer
 
 from lsnet.bench import commands as bench_commands
 from lsnet.commands import demo, doctor, export_commands, model_commands, predict
+from lsnet.serve import command as serve_command
 
 app = typer.Typer(
     name="lsnet",
@@ -21,6 +22,7 @@ app.command("export")(export_commands.export)
 app.command("validate")(export_commands.validate)
 app.command("predict")(predict.predict)
 app.command("demo")(demo.demo)
+app.command("serve")(serve_command.serve)
 app.command("doctor")(doctor.doctor)
 app.add_typer(bench_commands.app, name="bench")
 
