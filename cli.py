@@ -5,7 +5,9 @@ import sys
 
 import typer
 
-from lsnet.commands import demo, export_commands, model_commands, predict
+from lsnet.bench import commands as bench_commands
+from lsnet.commands import demo, doctor, export_commands, model_commands, predict
+from lsnet.serve import command as serve_command
 
 app = typer.Typer(
     name="lsnet",
@@ -20,6 +22,9 @@ app.command("export")(export_commands.export)
 app.command("validate")(export_commands.validate)
 app.command("predict")(predict.predict)
 app.command("demo")(demo.demo)
+app.command("serve")(serve_command.serve)
+app.command("doctor")(doctor.doctor)
+app.add_typer(bench_commands.app, name="bench")
 
 
 def _configure_logging() -> None:

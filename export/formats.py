@@ -50,7 +50,7 @@ FORMATS: dict[str, Format] = {
             aliases=("tensorrt", "engine", "plan"),
             suffix=".engine",
             exporter="lsnet.export.tensorrt_exporter:export_tensorrt",
-            validator="lsnet.export.validate:validate_with_runner",
+            validator="lsnet.export.tensorrt_exporter:validate_engine",
             options=COMMON_OPTIONS | {"opset", "batch_range", "workspace_gb", "timing_cache", "int8", "calib"},
             extra="trt",
             description="serialized TensorRT engine for one GPU architecture and TensorRT version",
@@ -72,9 +72,11 @@ FORMATS: dict[str, Format] = {
             suffix="",
             exporter="lsnet.export.triton_repository:export_triton_repository",
             validator="lsnet.export.triton_repository:validate_triton_repository",
+            embedder="lsnet.export.triton_repository:embed_triton_metadata",
             options=COMMON_OPTIONS | {"opset", "simplify", "int8", "calib", "max_batch", "instances", "backend"},
             extra="onnx",
             description="Triton Inference Server model repository (ONNX model + config.pbtxt)",
+            default_ska="conv_im2col",  # the repository's model runs in Triton's ONNX Runtime backend by default
             is_directory=True,
         ),
     )

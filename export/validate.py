@@ -9,7 +9,7 @@ from torch import nn
 from lsnet.errors import CheckpointError
 from lsnet.export.artifact import read_sidecar, sidecar_path
 from lsnet.export.options import ExportOptions
-from lsnet.export.parity import THRESHOLDS, ParityReport, compare
+from lsnet.export.parity import THRESHOLDS, ParityReport, Thresholds, compare, limits_for
 
 PARITY_SEED = 1234
 
@@ -45,18 +45,23 @@ def parity_cases(img_size: tuple[int, int], mean: Any, std: Any, batches: list[i
     return cases
 
 
-def parity_batches(dynamic_batch: bool, batch: int | None) -> list[int]:
-    """Batch sizes to check: 1, 2 and the odd 3 for a dynamic batch; the fixed batch otherwise."""
-    return [1, 2, 3] if dynamic_batch else [batch or 1]
+def parity_batches(dynamic_batch: bool, batch: int | None, precision: str = "fp32") -> list[int]:
+    """Batch sizes to check: 1, 2 and the odd 3 for a dynamic batch (plus one batch large enough for the
+    top-1 check of quantized models, ``Thresholds.top1_min_batch``); the fixed batch otherwise."""
+    if not dynamic_batch:
+        return [batch or 1]
+    top1_batch = THRESHOLDS[precision].top1_min_batch
+    return [1, 2, 3] + ([top1_batch] if top1_batch > 3 else [])
 
 
 @torch.no_grad()
-def run_parity(path: Path, reference: nn.Module, precision: str, batches: list[int], device: str = "cpu") -> ParityReport:
+def run_parity(path: Path, reference: nn.Module, precision: str, batches: list[int], device: str = "cpu",
+               limits: Thresholds | None = None) -> ParityReport:
     """Run the artifact (runner chosen by suffix) and the reference on every case; collect the metrics."""
     from lsnet.runtimes.registry import open_runner
 
     cfg = reference.pretrained_cfg
-    report = ParityReport(precision=precision, thresholds=THRESHOLDS[precision])
+    report = ParityReport(precision=precision, thresholds=limits or THRESHOLDS[precision])
     reference = reference.eval().float()
     with open_runner(Path(path), device=device) as runner:
         for name, batch in parity_cases(tuple(cfg.input_size[1:]), cfg.mean, cfg.std, batches):
@@ -67,7 +72,9 @@ def run_parity(path: Path, reference: nn.Module, precision: str, batches: list[i
 
 def validate_with_runner(path: Path, reference: nn.Module, options: ExportOptions) -> ParityReport:
     """The format hook: parity of a freshly exported artifact against the unfused reference."""
-    return run_parity(path, reference, options.precision, parity_batches(options.dynamic_batch, options.batch))
+    limits = limits_for(options.precision, options.int8_threshold)
+    batches = parity_batches(options.dynamic_batch, options.batch, options.precision)
+    return run_parity(path, reference, options.precision, batches, limits=limits)
 
 
 def reference_from_sidecar(path: Path, metadata: dict[str, Any], weights: Path | None, notes: list[str]) -> nn.Module:
@@ -107,7 +114,9 @@ def validate_artifact(path: str | Path, weights: str | Path | None = None, devic
     reference = reference_from_sidecar(path, metadata, Path(weights) if weights else None, notes)
     shape = metadata.get("input", {}).get("shape", ["batch"])
     dynamic = not isinstance(shape[0], int)
-    report = run_parity(path, reference, metadata.get("precision", "fp32"), parity_batches(dynamic, None if dynamic else shape[0]), device)
+    precision = metadata.get("precision", "fp32")
+    limits = limits_for(precision, (metadata.get("int8") or {}).get("threshold"))
+    report = run_parity(path, reference, precision, parity_batches(dynamic, None if dynamic else shape[0], precision), device, limits)
     report.notes.extend(notes)
     return report
 
@@ -125,6 +134,7 @@ def format_report(report: ParityReport) -> str:
         )
     lines.append(
         f"limits ({report.precision}): |a-r| <= {lim.atol:g} + {lim.rtol:g}*|r|, cosine >= {lim.min_cosine}, top-1 >= {lim.min_top1}"
+        + (f" (cases of >= {lim.top1_min_batch} images)" if lim.top1_min_batch > 1 else "")
     )
     lines.extend(f"note: {n}" for n in report.notes)
     lines.append("parity: PASSED" if report.passed else f"parity: FAILED ({len(report.failures)} check(s))")

@@ -14,3 +14,13 @@ def require(module: str, extra: str, purpose: str = "") -> ModuleType:
         raise MissingDependencyError(
             f"{module.split('.')[0]} is not installed{what}: pip install \"lsnet[{extra}]\""
         ) from exc
+
+
+def try_import(module: str) -> tuple[ModuleType | None, str | None]:
+    """(module, None) or (None, why it cannot be imported); never raises for a missing or broken install."""
+    try:
+        return importlib.import_module(module), None
+    except ModuleNotFoundError as exc:
+        return None, f"not installed ({exc.name or module} is missing)"
+    except Exception as exc:  # broken installs raise ImportError, OSError (missing shared libraries), RuntimeError
+        return None, f"cannot be imported: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"

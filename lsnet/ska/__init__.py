@@ -7,7 +7,7 @@ formulation can be switched at any time (``lsnet.set_ska``).
 import torch
 from torch import nn
 
-from lsnet.ska import conv_im2col, reference, shift, unfold  # noqa: F401  (register formulations)
+from lsnet.ska import conv_im2col, reference, shift, triton_ska, unfold  # noqa: F401  (register formulations; triton loads lazily)
 from lsnet.ska.registry import get_ska, list_ska, register_ska
 
 __all__ = ["SKA", "ska", "get_ska", "list_ska", "register_ska"]

@@ -16,22 +16,26 @@ SkaFn = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
 
 _FORMULATIONS: dict[str, SkaFn] = {}
 _DESCRIPTIONS: dict[str, str] = {}
+_DEVICES: dict[str, tuple[str, ...]] = {}
+ANY_DEVICE = ("cpu", "cuda", "mps")
 
 
-def register_ska(name: str, description: str) -> Callable[[SkaFn], SkaFn]:
-    """Decorator that adds a formulation to the table under ``name``."""
+def register_ska(name: str, description: str, devices: tuple[str, ...] = ANY_DEVICE) -> Callable[[SkaFn], SkaFn]:
+    """Decorator that adds a formulation to the table under ``name``; ``devices`` are the device types it runs on."""
 
     def add(fn: SkaFn) -> SkaFn:
         _FORMULATIONS[name] = fn
         _DESCRIPTIONS[name] = description
+        _DEVICES[name] = tuple(devices)
         return fn
 
     return add
 
 
-def list_ska() -> dict[str, str]:
-    """Names of the registered formulations with a one-line description each."""
-    return dict(_DESCRIPTIONS)
+def list_ska(device: str | None = None) -> dict[str, str]:
+    """Names of the registered formulations with a one-line description each; only those running on the
+    device type ``device`` ("cpu", "cuda", ...) when given."""
+    return {name: text for name, text in _DESCRIPTIONS.items() if device is None or device in _DEVICES[name]}
 
 
 def get_ska(name: str) -> SkaFn:

@@ -1,0 +1,176 @@
+"""Load test of ``lsnet serve`` on loopback: FP32 vs INT8 ONNX, throughput and latency at several concurrencies.
+
+    PYTHONPATH=. python bench/loadtest.py --model lsnet_t --concurrency 1,4,16 --requests 400 --max-seconds 60
+
+Each artifact is served by a real ``lsnet serve`` subprocess on 127.0.0.1; each concurrency level sends at most
+``--requests`` single-image requests (after a warm-up) and stops after ``--max-seconds``. Writes
+bench/results/serve_<host>_<date>.json (schema lsnet-bench/1) and a markdown table beside it.
+"""
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_image() -> bytes:
+    """One structured 320x240 JPEG (the service decodes and preprocesses it per request)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:240, 0:320]
+    img = np.stack([xx * 255 // 320, yy * 255 // 240, ((xx // 20 + yy // 20) % 2) * 200], -1).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+class Server:
+    """``lsnet serve ARTIFACT`` in a subprocess on a free loopback port; stopped with SIGINT."""
+
+    def __init__(self, artifact: Path, serve_args: list[str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "lsnet.cli", "serve", str(artifact), "--host", "127.0.0.1", "--port", str(self.port),
+               "--log-level", "warning", *serve_args]
+        env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"lsnet serve exited: {self.proc.stderr.read()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError("lsnet serve did not become healthy in time")
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+async def run_level(url: str, image: bytes, concurrency: int, requests: int, max_seconds: float) -> dict[str, Any]:
+    """``concurrency`` workers share a budget of ``requests`` (and a deadline); latency of every answered request."""
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    budget = iter(range(requests))
+    deadline = time.monotonic() + max_seconds
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        for _ in budget:
+            if time.monotonic() > deadline:
+                return
+            start = time.perf_counter()
+            try:
+                r = await client.post(f"{url}/predict", content=image, headers={"content-type": "image/jpeg"})
+                key = str(r.status_code)
+            except httpx.HTTPError as exc:
+                key = type(exc).__name__
+            statuses[key] = statuses.get(key, 0) + 1
+            if key == "200":
+                latencies.append(time.perf_counter() - start)
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return {"latencies": latencies, "statuses": statuses, "elapsed": elapsed}
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["| artifact | precision | concurrency | requests | errors | throughput (img/s) | p50 ms | p99 ms |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['target']} | {r['precision']} | {r['concurrency']} | {r['iterations']} | {r['errors']} | "
+                     f"{r['throughput_ips']:.1f} | {r['latency_ms']['p50']:.2f} | {r['latency_ms']['p99']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    from lsnet.bench.artifacts import fp32_and_int8
+    from lsnet.bench.results_io import default_results_path, environment, latency_summary
+    from lsnet.export.metadata import timestamp
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="lsnet_t")
+    parser.add_argument("--weights", type=Path, default=None)
+    parser.add_argument("--artifacts", type=Path, nargs="*", default=None, help="serve these instead of exporting FP32+INT8")
+    parser.add_argument("--calib", default="64", help="INT8 calibration: image folder or number of synthetic images")
+    parser.add_argument("--concurrency", default="1,4,16")
+    parser.add_argument("--requests", type=int, default=400, help="requests per concurrency level (after warm-up)")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--max-seconds", type=float, default=60.0, help="time cap per concurrency level")
+    parser.add_argument("--serve-args", default="--max-batch 16 --max-wait-ms 5 --queue-size 64", help="extra lsnet serve options")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        artifacts = args.artifacts or list(fp32_and_int8(args.model, args.weights, Path(tmp), args.calib).values())
+        image, rows = test_image(), []
+        for artifact in artifacts:
+            meta = json.loads(Path(str(artifact) + ".json").read_text()) if Path(str(artifact) + ".json").is_file() else {}
+            server = Server(artifact, args.serve_args.split())
+            try:
+                server.wait_ready()
+                asyncio.run(run_level(server.url, image, 4, args.warmup, args.max_seconds))
+                for level in levels:
+                    result = asyncio.run(run_level(server.url, image, level, args.requests, args.max_seconds))
+                    ok = len(result["latencies"])
+                    errors = sum(n for k, n in result["statuses"].items() if k != "200")
+                    print(f"{Path(artifact).name} c={level}: {ok} ok, {errors} errors, {ok / result['elapsed']:.1f} img/s", flush=True)
+                    rows.append({
+                        "target": Path(artifact).name, "model": meta.get("variant", args.model), "runtime": "lsnet-serve/onnxruntime",
+                        "device": "cpu", "precision": meta.get("precision", "fp32"), "ska": meta.get("ska"), "batch": 1,
+                        "img_size": meta.get("img_size"), "concurrency": level, "iterations": max(ok, 1), "errors": errors,
+                        "statuses": result["statuses"], "latency_ms": latency_summary(result["latencies"] or [0.0]),
+                        "throughput_ips": ok / result["elapsed"], "status": "ok" if errors == 0 and ok else f"error: {result['statuses']}",
+                        "metadata": {"serve_args": args.serve_args, "elapsed_s": result["elapsed"]},
+                    })
+            finally:
+                server.stop()
+    data = {
+        "schema": "lsnet-bench/1", "created": timestamp(), "environment": environment("bench/loadtest.py"),
+        "settings": {"protocol": "closed-loop HTTP load on loopback: N concurrent clients, one image per request, "
+                     f"{args.warmup} warm-up requests, at most {args.requests} requests or {args.max_seconds} s per level",
+                     "warmup_iters": args.warmup},
+        "rows": rows,
+    }
+    out = args.out or default_results_path("serve")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=1) + "\n")
+    out.with_suffix(".md").write_text(markdown(rows))
+    print(markdown(rows))
+    print(f"wrote {out} and {out.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Calibration and held-out inputs for INT8: an image folder with the model's preprocessing, or synthetic images."""
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lsnet.errors import UnknownOptionError
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+MAX_CALIBRATION_IMAGES = 1024
+SYNTHETIC_CALIBRATION_SEED = 20250
+HELDOUT_SEED = 777
+HELDOUT_IMAGES = 32
+HOLDOUT_EVERY = 5  # every 5th folder image is held out of calibration to check generalization
+
+
+@dataclass
+class CalibrationData:
+    """Arrays the quantizer and the agreement report use, and where they came from."""
+
+    calibration: np.ndarray
+    heldout: dict[str, np.ndarray]
+    source: str
+    synthetic: bool
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "synthetic": self.synthetic,
+            "calibration_images": int(len(self.calibration)),
+            "heldout": {name: int(len(a)) for name, a in self.heldout.items()},
+            "notes": self.notes,
+        }
+
+
+def calibration_data(calib: str | None, cfg: Any) -> CalibrationData:
+    """``calib`` is an image folder or a number N of synthetic images; ``cfg`` is the model's pretrained_cfg."""
+    from lsnet.export.validate import image_like_batch
+
+    size = tuple(cfg.input_size[1:])
+    heldout = {f"held-out image-like ({HELDOUT_IMAGES})": image_like_batch(HELDOUT_IMAGES, size, cfg.mean, cfg.std, HELDOUT_SEED)}
+    if calib is None or str(calib).strip() == "":
+        raise UnknownOptionError("--int8 needs calibration data: pass --calib DIR (a folder of images) or --calib N (synthetic images).")
+    text = str(calib).strip()
+    if text.isdigit():
+        count = int(text)
+        if not 1 <= count <= MAX_CALIBRATION_IMAGES:
+            raise UnknownOptionError(f"--calib {count}: use 1..{MAX_CALIBRATION_IMAGES} synthetic images, or an image folder.")
+        warning = (
+            f"INT8 CALIBRATED ON {count} SYNTHETIC IMAGES, NOT REAL DATA: the accuracy of this model is UNKNOWN. "
+            "Calibrate with --calib DIR (a few hundred images of your data) before deploying it."
+        )
+        log.warning("%s\n%s\n%s", "!" * 80, warning, "!" * 80)
+        data = image_like_batch(count, size, cfg.mean, cfg.std, SYNTHETIC_CALIBRATION_SEED)
+        return CalibrationData(data, heldout, f"{count} synthetic image-like inputs", True, [warning])
+    folder = Path(text)
+    if not folder.is_dir():
+        raise UnknownOptionError(f"--calib '{calib}' is neither a folder of images nor a number; pass a folder path or e.g. --calib 64.")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise UnknownOptionError(f"--calib folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)}); add some or pass --calib N.")
+    notes = []
+    if len(files) > MAX_CALIBRATION_IMAGES:
+        notes.append(f"{len(files)} images found; the first {MAX_CALIBRATION_IMAGES} (sorted by path) are used")
+        files = files[:MAX_CALIBRATION_IMAGES]
+    arrays = load_folder(files, cfg)
+    held = np.arange(len(files)) % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 if len(files) >= HOLDOUT_EVERY else np.zeros(len(files), bool)
+    if held.any():
+        heldout[f"held-out folder images ({int(held.sum())})"] = arrays[held]
+    else:
+        notes.append(f"fewer than {HOLDOUT_EVERY} images: none held out, agreement on real images is measured on the calibration set only")
+    if len(files) < 32:
+        notes.append(f"only {len(files)} calibration images: a few hundred give more reliable activation ranges")
+    return CalibrationData(arrays[~held], heldout, f"{len(files)} images from {folder}", False, notes)
+
+
+def load_folder(files: list[Path], cfg: Any) -> np.ndarray:
+    """Decode and preprocess images with the model's eval transform; unreadable files are a clear error."""
+    from lsnet.preprocess import load_image, preprocess
+
+    size = tuple(cfg.input_size[1:])
+    return np.stack(
+        [preprocess(load_image(f), size, cfg.mean, cfg.std, cfg.crop_pct, cfg.interpolation) for f in files]
+    ).astype(np.float32)

@@ -1,0 +1,1 @@
+"""``lsnet serve``: an HTTP inference service with dynamic micro-batching for any artifact a runner opens."""

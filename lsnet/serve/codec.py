@@ -1,0 +1,92 @@
+"""Request decoding (raw image bytes or multipart/form-data) and response encoding (top-k softmax)."""
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
+
+import numpy as np
+
+from lsnet.errors import LsnetError
+
+RAW_TYPES = ("image/", "application/octet-stream")
+
+
+class RequestError(LsnetError):
+    """A request the service refuses; ``status`` is the HTTP code sent back with the message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One image of a request: its bytes and, for multipart uploads, its file name."""
+
+    data: bytes
+    name: str | None = None
+
+
+def media_type(content_type: str) -> str:
+    """'image/jpeg; q=1' -> 'image/jpeg'."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def split_uploads(content_type: str, body: bytes, max_images: int) -> list[Upload]:
+    """The images of a request body: the body itself for image/*, every part of a multipart form."""
+    kind = media_type(content_type)
+    if not body:
+        raise RequestError(400, "empty request body: send the image bytes or a multipart form with image files.")
+    if kind.startswith(RAW_TYPES):
+        uploads = [Upload(body)]
+    elif kind == "multipart/form-data":
+        uploads = _multipart_uploads(content_type, body)
+    else:
+        raise RequestError(
+            415,
+            f"unsupported content type '{kind or 'none'}': send image/jpeg, image/png (raw bytes) or multipart/form-data.",
+        )
+    if len(uploads) > max_images:
+        raise RequestError(413, f"{len(uploads)} images in one request; at most {max_images} are accepted.")
+    return uploads
+
+
+def _multipart_uploads(content_type: str, body: bytes) -> list[Upload]:
+    if "boundary=" not in content_type:
+        raise RequestError(400, "multipart/form-data without a boundary: let your HTTP client build the form.")
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise RequestError(400, "malformed multipart body: no parts were found.")
+    uploads = []
+    for part in message.iter_parts():
+        data = part.get_payload(decode=True) or b""
+        if data:
+            uploads.append(Upload(data, part.get_filename() or part.get_param("name", header="content-disposition")))
+    if not uploads:
+        raise RequestError(400, "the multipart form holds no files: attach one or more images.")
+    return uploads
+
+
+def decode_images(uploads: list[Upload], metadata: dict, size: tuple[int, int]) -> np.ndarray:
+    """Decode and preprocess every upload into an (N, 3, H, W) float32 batch; 400 for a non-image."""
+    from lsnet.preprocess import ImageReadError, load_image, preprocess
+
+    arrays = []
+    for i, upload in enumerate(uploads):
+        try:
+            image = load_image(upload.data)
+        except ImageReadError:
+            label = upload.name or f"image {i}"
+            raise RequestError(400, f"{label} is not a readable image: send JPEG, PNG or WebP bytes.") from None
+        arrays.append(
+            preprocess(image, size, metadata["mean"], metadata["std"], metadata["crop_pct"], metadata["interpolation"])
+        )
+    return np.stack(arrays)
+
+
+def top_k(logits: np.ndarray, labels: list[str], k: int) -> list[dict]:
+    """The k best classes of one logits row with softmax probabilities."""
+    z = np.asarray(logits, dtype=np.float64)
+    probs = np.exp(z - z.max())
+    probs /= probs.sum()
+    best = np.argsort(-probs)[: min(k, probs.size)]
+    return [{"index": int(i), "label": labels[i], "score": float(probs[i])} for i in best]

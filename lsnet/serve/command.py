@@ -1,0 +1,65 @@
+"""``lsnet serve ARTIFACT``: open the artifact in its runner and serve it with uvicorn."""
+import socket
+
+import typer
+
+from lsnet.commands.options import ImgSizeOption, parse_size
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on (host, port), bound before the model loads; one clear line when it is taken."""
+    from lsnet.errors import LsnetError
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        raise LsnetError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host.") from None
+    return sock
+
+
+def serve(
+    artifact: str = typer.Argument(..., help="Artifact (.onnx, .engine, .mlpackage, .pth) or a model name such as lsnet_t."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; 0.0.0.0 exposes the service on the network."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    max_batch: int = typer.Option(16, "--max-batch", help="Largest batch the micro-batcher forms."),
+    max_wait_ms: float = typer.Option(5.0, "--max-wait-ms", help="Longest wait for more images before running a batch."),
+    queue_size: int = typer.Option(64, "--queue-size", help="Images allowed to wait; beyond it requests get 503 at once."),
+    max_body_mb: float = typer.Option(20.0, "--max-body-mb", help="Largest request body in MiB (413 beyond)."),
+    top: int = typer.Option(5, "--top", help="Classes returned per image."),
+    timeout_s: float = typer.Option(30.0, "--timeout-s", help="Longest wait for a result before answering 504."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda (runners that support it)."),
+    threads: int = typer.Option(0, "--threads", help="Intra-op threads of the runtime (0: its default)."),
+    img_size: str = ImgSizeOption,
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Serve an artifact over HTTP: POST /predict (image bytes or multipart), GET /health, /metadata, /metrics."""
+    from lsnet.deps import require
+    from lsnet.runtimes.registry import open_runner
+    from lsnet.serve.app import create_app
+    from lsnet.serve.settings import ServeSettings, serving_metadata
+    from lsnet.variants import VARIANTS
+
+    settings = ServeSettings(max_batch, max_wait_ms, queue_size, max_body_mb, top, timeout_s)
+    uvicorn = require("uvicorn", "serve", "lsnet serve")
+    require("starlette", "serve", "lsnet serve")
+    sock = bind_socket(host, port)
+    options: dict = {"threads": threads} if threads else {}
+    if artifact in VARIANTS or artifact.endswith((".pth", ".pt", ".safetensors")):
+        options["img_size"] = parse_size(img_size)
+    try:
+        runner = open_runner(artifact, device=device, **options)
+        try:
+            app = create_app(runner, serving_metadata(runner, artifact), settings)
+            config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=settings.timeout_s)
+            typer.echo(f"serving {artifact} on http://{host}:{port} (POST /predict, GET /health /metadata /metrics)", err=True)
+            try:
+                uvicorn.Server(config).run(sockets=[sock])
+            except KeyboardInterrupt:  # uvicorn re-raises the captured SIGINT after a clean, drained shutdown
+                pass
+        finally:
+            runner.close()
+    finally:
+        sock.close()
