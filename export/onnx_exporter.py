@@ -1,0 +1,147 @@
+"""ONNX export hook: trace the reparameterized model, optionally FP16 / simplify / INT8, check the graph.
+
+Exporter choice: the legacy TorchScript exporter (``dynamo=False``). It traces the eval graph once
+and marks the batch axis symbolic through ``dynamic_axes``, which the runtime honours at any batch;
+its output is deterministic and needs no onnxscript. The dynamo exporter can silently specialize
+the batch dimension when the model reads shapes (LSNet's attention does), and produced larger,
+slower graphs for this model. PyTorch warns that the legacy exporter will be removed; the warning
+is recorded here, and every export is validated at an odd batch (3) so a specialized batch is caught.
+"""
+import copy
+import json
+import logging
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lsnet.deps import require
+from lsnet.errors import LsnetError, MissingDependencyError, UnknownOptionError
+from lsnet.export.api import INPUT_NAME, OUTPUT_NAME
+from lsnet.export.metadata import package_version
+from lsnet.export.options import ExportOptions
+
+log = logging.getLogger(__name__)
+
+MIN_OPSET = 17
+BASELINE_SKA = "unfold"
+EXPORTER = "torch.onnx (legacy TorchScript tracer, dynamo=False)"
+
+
+def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[str, Any]:
+    """Write ``model`` (reparameterized, SKA chosen) as ONNX at ``path``; return the format metadata."""
+    from lsnet.export.onnx_checks import graph_summary, mobile_usability
+
+    require("onnx", "onnx", "ONNX export")
+    if options.opset < MIN_OPSET:
+        raise UnknownOptionError(f"--opset {options.opset} is too old: use {MIN_OPSET} or newer (default 18).")
+    meta: dict[str, Any] = {"opset": options.opset, "exporter": EXPORTER, "baseline": options.baseline, "notes": []}
+    simplify = options.simplify and not options.baseline
+    if options.baseline:
+        from lsnet.factory import set_ska
+
+        model = set_ska(copy.deepcopy(model), BASELINE_SKA)
+        meta["ska"] = BASELINE_SKA
+        meta["notes"].append("baseline: unfold SKA, legacy exporter, no simplification (performance reference)")
+    if options.half:
+        from lsnet.export.onnx_half import half_model
+
+        model, meta["fp16"] = half_model(model)
+    meta["dynamic_batch"] = options.dynamic_batch
+    meta["batch"] = None if options.dynamic_batch else options.batch
+    if options.int8:
+        with tempfile.TemporaryDirectory() as tmp:
+            fp32_path = Path(tmp) / "fp32.onnx"
+            _write_graph(model, options, fp32_path, simplify, meta)
+            meta["int8"] = _quantize(fp32_path, path, model, options)
+    else:
+        _write_graph(model, options, path, simplify, meta)
+    meta["graph"] = graph_summary(path)
+    meta["mobile_usability"] = mobile_usability(path)
+    meta["versions"] = {name: package_version(name) for name in ("onnx", "onnxruntime", "onnxslim")}
+    return meta
+
+
+def _write_graph(model: nn.Module, options: ExportOptions, path: Path, simplify: bool, meta: dict[str, Any]) -> None:
+    """Trace to ONNX, then simplify with onnxslim when asked and available."""
+    trace_onnx(model, options, path)
+    meta["simplified"] = False
+    if simplify:
+        meta["simplified"] = simplify_onnx(path, meta["notes"])
+
+
+def trace_onnx(model: nn.Module, options: ExportOptions, path: Path) -> None:
+    """Run the legacy exporter with named I/O and a symbolic batch axis (or the fixed ``options.batch``)."""
+    height, width = model_img_size(model)
+    batch = options.batch if not options.dynamic_batch and options.batch else 2
+    example = torch.randn(batch, 3, height, width)
+    dynamic = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if options.dynamic_batch else None
+    with warnings.catch_warnings():
+        # the deprecation notice of the legacy exporter and tracer notes on shape checks that are
+        # constant for a fixed input size; parity at several batches is what proves the graph
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export.*")
+        warnings.filterwarnings("ignore", message=".*will be removed.*")
+        warnings.filterwarnings("ignore", message=".*Constant folding.*")
+        with torch.no_grad():
+            torch.onnx.export(
+                model.eval(), (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                dynamic_axes=dynamic, opset_version=options.opset, do_constant_folding=True, dynamo=False,
+            )
+
+
+def model_img_size(model: nn.Module) -> tuple[int, int]:
+    """(H, W) the model was built for (FP16 wrappers included)."""
+    inner = getattr(model, "model", model)
+    return tuple(getattr(inner, "img_size", getattr(model, "img_size", (224, 224))))
+
+
+def simplify_onnx(path: Path, notes: list[str]) -> bool:
+    """Simplify the graph in place with onnxslim; without onnxslim keep it as is and say so."""
+    try:
+        import onnxslim
+    except ImportError:
+        notes.append("onnxslim is not installed: graph not simplified (pip install \"lsnet[onnx]\")")
+        return False
+    import onnx
+
+    slim = onnxslim.slim(str(path))
+    onnx.save(slim, str(path))
+    return True
+
+
+def _quantize(fp32_path: Path, out_path: Path, model: nn.Module, options: ExportOptions) -> dict[str, Any]:
+    """INT8 through ``lsnet.export.onnx_int8.quantize_onnx`` (imported only when asked for)."""
+    try:
+        from lsnet.export.onnx_int8 import quantize_onnx
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("lsnet"):
+            raise MissingDependencyError("INT8 ONNX export is not available in this build of lsnet; export without --int8.") from exc
+        raise
+    return quantize_onnx(fp32_path, out_path, model, options)
+
+
+def flatten_metadata(metadata: dict[str, Any]) -> dict[str, str]:
+    """Top-level keys as strings; nested values as JSON."""
+    return {
+        key: value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=False)
+        for key, value in metadata.items()
+    }
+
+
+def embed_onnx_metadata(path: Path, metadata: dict[str, Any]) -> None:
+    """Write ``metadata`` (flattened) into the model's ``metadata_props``, replacing earlier entries."""
+    onnx = require("onnx", "onnx", "ONNX export")
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    for key, value in flatten_metadata(metadata).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    model.doc_string = f"{metadata.get('variant', 'LSNet')} exported by lsnet {metadata.get('versions', {}).get('lsnet') or ''}".strip()
+    try:
+        onnx.save(model, str(path))
+    except OSError as exc:
+        raise LsnetError(f"cannot write ONNX metadata into {path}: {exc.strerror}.") from exc
