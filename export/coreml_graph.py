@@ -65,9 +65,32 @@ class CoreMLClassifier(nn.Module):
         self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("inv_std", 1.0 / torch.tensor(list(std), dtype=torch.float32).view(1, -1, 1, 1))
 
+    @property
+    def img_size(self) -> tuple[int, int]:
+        return tuple(self.model.img_size)
+
+    def logits(self, image: torch.Tensor) -> torch.Tensor:
+        """Raw logits of an RGB batch in 0..1."""
+        return self.model((image - self.mean) * self.inv_std)
+
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.model((image - self.mean) * self.inv_std)
+        logits = self.logits(image)
         return logits.softmax(dim=-1), logits
+
+
+class ImageLogits(nn.Module):
+    """The Core ML graph with the logits output only: what the ONNX numerical proxy exports."""
+
+    def __init__(self, classifier: CoreMLClassifier) -> None:
+        super().__init__()
+        self.model = classifier
+
+    @property
+    def img_size(self) -> tuple[int, int]:
+        return self.model.img_size
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.model.logits(image)
 
 
 def coreml_classifier(model: nn.Module) -> CoreMLClassifier:
