@@ -100,9 +100,14 @@ def coreml_classifier(model: nn.Module) -> CoreMLClassifier:
 
 
 def trace(module: nn.Module, example: torch.Tensor) -> torch.jit.ScriptModule:
-    """TorchScript trace with the shape-check TracerWarnings silenced (shapes are fixed on purpose)."""
+    """TorchScript trace with the shape-check TracerWarnings silenced (shapes are fixed on purpose).
+
+    torch 2.13 marks ``torch.jit.trace`` deprecated; coremltools 9.0 still converts TorchScript
+    through its most complete frontend, so the notice is silenced here too.
+    """
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.trace.* is deprecated", category=DeprecationWarning)
         return torch.jit.trace(module, example, check_trace=False)
 
 
