@@ -5,7 +5,8 @@ import sys
 
 import typer
 
-from lsnet.commands import model_commands
+from lsnet.bench import commands as bench_commands
+from lsnet.commands import demo, export_commands, model_commands, predict
 
 app = typer.Typer(
     name="lsnet",
@@ -16,6 +17,11 @@ app = typer.Typer(
 )
 app.command("models")(model_commands.models)
 app.command("info")(model_commands.info)
+app.command("export")(export_commands.export)
+app.command("validate")(export_commands.validate)
+app.command("predict")(predict.predict)
+app.command("demo")(demo.demo)
+app.add_typer(bench_commands.app, name="bench")
 
 
 def _configure_logging() -> None:

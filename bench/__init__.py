@@ -1,0 +1,1 @@
+"""Latency and throughput harness: ``lsnet bench`` (targets, interleaved rounds, ratios, reports, plots)."""

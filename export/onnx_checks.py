@@ -15,10 +15,11 @@ class GraphCheckError(LsnetError):
     """An exported graph that breaks a structural rule (custom domain, rank > 5, invalid model)."""
 
 
-def graph_summary(path: Path) -> dict[str, Any]:
+def graph_summary(path: Path, enforce_rank: bool = True) -> dict[str, Any]:
     """Run ``onnx.checker`` (full check) and shape inference; return op counts, domains and the max rank.
 
-    Raises GraphCheckError when the graph uses a non-default domain or a tensor of rank > MAX_RANK.
+    Raises GraphCheckError when the graph uses a non-default domain, or (with ``enforce_rank``) a
+    tensor of rank > MAX_RANK.
     """
     onnx = require("onnx", "onnx", "ONNX export")
     model = onnx.load(str(path))
@@ -37,7 +38,7 @@ def graph_summary(path: Path) -> dict[str, Any]:
         if v.type.tensor_type.HasField("shape")
     }
     too_high = sorted(name for name, rank in ranks.items() if rank > MAX_RANK)
-    if too_high:
+    if too_high and enforce_rank:
         raise GraphCheckError(f"the exported graph has tensors of rank > {MAX_RANK} ({too_high[0]} ...); use another --ska formulation.")
     ops = Counter(n.op_type for n in graph.node)
     return {

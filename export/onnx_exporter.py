@@ -59,7 +59,7 @@ def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
             meta["int8"] = _quantize(fp32_path, path, model, options)
     else:
         _write_graph(model, options, path, simplify, meta)
-    meta["graph"] = graph_summary(path)
+    meta["graph"] = graph_summary(path, enforce_rank=not options.baseline)  # baseline: recorded only
     meta["mobile_usability"] = mobile_usability(path)
     meta["versions"] = {name: package_version(name) for name in ("onnx", "onnxruntime", "onnxslim")}
     return meta

@@ -64,4 +64,6 @@ def make_options(fmt: Format, **given: object) -> ExportOptions:
         if options.batch < 1:
             raise UnknownOptionError(f"batch must be >= 1, got {options.batch}.")
         options.dynamic_batch = False
+    elif not options.dynamic_batch:
+        options.batch = 1  # --no-dynamic-batch without --batch: the usual fixed batch of one
     return options

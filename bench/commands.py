@@ -1,0 +1,288 @@
+"""``lsnet bench``: run targets, the paper protocol and claims, merge reports, import device results, export peers.
+
+``lsnet bench TARGET...`` is the default sub-command (``run``); ``claims``, ``report``, ``import``
+and ``peers`` are named sub-commands.
+"""
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from lsnet.commands.options import parse_int_list, parse_size
+
+
+class DefaultToRun(TyperGroup):
+    """A group whose first argument, when it is not a sub-command, starts ``run`` (``lsnet bench lsnet_t``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=DefaultToRun,
+    help="Latency/throughput harness: lsnet bench TARGET... | claims | report | import | peers (see docs/bench.md).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@contextmanager
+def progress(quiet: bool) -> Iterator[Callable[[int], Callable[[str], None]]]:
+    """Yields ``start(total) -> step(description)``; a rich progress bar on a terminal, silent otherwise."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda _total: (lambda _description: None)
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:
+        def start(total: int) -> Callable[[str], None]:
+            task = bar.add_task("starting", total=total)
+            return lambda description: bar.update(task, advance=1, description=description)
+
+        yield start
+
+
+def emit(doc: dict[str, Any], out: Optional[Path], csv_path: Optional[Path], plot: Optional[Path]) -> None:
+    """Print the markdown table; write JSON (+ .md beside it), CSV and a plot when asked."""
+    from lsnet.bench import report, results
+
+    text = report.render([(out, doc)])
+    typer.echo(text)
+    if out:
+        results.write(doc, out)
+        from lsnet.export.artifact import staged
+
+        with staged(out.with_suffix(".md")) as temp:
+            temp.write_text(text)
+        typer.echo(f"wrote {out} and {out.with_suffix('.md')}", err=True)
+    if csv_path:
+        from lsnet.export.artifact import staged
+
+        with staged(csv_path) as temp:
+            temp.write_text(report.csv_text([doc]))
+    if plot:
+        from lsnet.bench.plots import latency_vs_batch
+
+        latency_vs_batch([doc], plot)
+
+
+def run_paper_protocol(names: list[str], device: str, batch: Optional[int], settings: Any, allow_tf32: bool, quiet: bool) -> dict[str, Any]:
+    """``--protocol paper``: each model alone with the official throughput measurement."""
+    from lsnet.bench import environment, paper, results
+    from lsnet.bench.targets import parse_target
+    from lsnet.errors import UnknownOptionError
+
+    for name in names:
+        spec = parse_target(name)
+        if spec.artifact or spec.text != spec.name:
+            raise UnknownOptionError(f"--protocol paper takes model names only (e.g. lsnet_t), not '{name}'.")
+    with progress(quiet) as start:
+        step = start(len(names) * 2)
+        measured = paper.paper_throughput(names, device, batch=batch, settings=settings, allow_tf32=allow_tf32, step=step)
+    start_batch = paper.protocol_batch(device, batch)
+    return results.build(
+        measured, environment.describe(device), settings, protocol="paper",
+        extra_settings=paper.claims_extra(device, start_batch, measured, allow_tf32, settings),
+    )
+
+
+@app.command("run")
+def run(
+    targets: list[str] = typer.Argument(..., help="Model names with optional @modifiers (lsnet_t@fp16+cudagraph) or artifacts (.onnx, .engine, .mlpackage)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes to sweep, e.g. 1,8,32 (default 1; paper protocol 2048 on GPU)."),
+    img_size: Optional[str] = typer.Option(None, "--img-size", help="Input size for model targets: N or HxW (default 224)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for PyTorch and runtimes that take it."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="fp32, fp16 or bf16 for PyTorch targets without an @precision."),
+    ska: Optional[str] = typer.Option(None, "--ska", help="SKA formulation for PyTorch targets without @ska= (see lsnet models)."),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile PyTorch targets."),
+    protocol: str = typer.Option("lsnet", "--protocol", help="lsnet (interleaved rounds) or paper (official throughput protocol)."),
+    allow_tf32: bool = typer.Option(False, "--allow-tf32", help="Paper protocol on GPU: allow TF32 like PyTorch's cuDNN default."),
+    warmup: Optional[float] = typer.Option(None, "--warmup", help="Warm-up seconds per configuration (default 1; paper 5)."),
+    warmup_iters: int = typer.Option(3, "--warmup-iters", help="At least this many warm-up calls."),
+    min_time: Optional[float] = typer.Option(None, "--min-time", help="Timed seconds per configuration, over all rounds (default 3; paper 10)."),
+    rounds: int = typer.Option(3, "--rounds", help="Rounds interleaved across targets (paper protocol: 1)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write results JSON here (and the markdown table beside it)."),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Also write the rows as CSV."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also write a latency-vs-batch PNG."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
+) -> None:
+    """Benchmark targets side by side: warm-up, interleaved timed rounds, percentiles, throughput, ratios."""
+    from lsnet.bench import environment, paper, results
+    from lsnet.bench.harness import Harness, Settings
+    from lsnet.bench.memory import process_peak_rss_mb
+    from lsnet.bench.targets import open_targets
+    from lsnet.bench.timing import timer_for
+    from lsnet.choices import pick
+
+    pick("protocol", protocol, ("lsnet", "paper"))
+    batches = parse_int_list(batch, "--batch") if batch else None
+    if protocol == "paper":
+        base = paper.PAPER_SETTINGS
+        settings = Settings(warmup if warmup is not None else base.warmup_s, 1, min_time if min_time is not None else base.min_time_s, 1)
+        if batches and len(batches) > 1:
+            from lsnet.errors import UnknownOptionError
+
+            raise UnknownOptionError("--protocol paper measures one batch: give --batch N once (default 2048 on GPU).")
+        if device.startswith("cuda"):
+            from lsnet.runtimes.torch_runner import resolve_device
+
+            resolve_device(device)
+        doc = run_paper_protocol(targets, device, batches[0] if batches else None, settings, allow_tf32, quiet)
+        emit(doc, out, csv_path, plot)
+        return
+    settings = Settings(warmup if warmup is not None else 1.0, warmup_iters, min_time if min_time is not None else 3.0, rounds)
+    size = parse_size(img_size) if img_size else None
+    size = (size, size) if isinstance(size, int) else size
+    candidates = open_targets(targets, device, threads=threads, img_size=size, precision=precision, ska=ska, compile=compile)
+    harness = None
+    try:
+        with progress(quiet) as start:
+            batches = batches or [1]
+            harness = Harness(settings, timer_for(device))
+            harness.step = start(harness.total_steps(len(candidates), len(batches)))
+            measured = harness.run(candidates, batches)
+    finally:
+        for candidate in candidates:
+            candidate.runner.close()
+    for skipped in harness.skipped:
+        typer.echo(f"skipped {skipped.label} at batch {skipped.batch}: {skipped.reason}", err=True)
+    if not measured:
+        from lsnet.errors import LsnetError
+
+        raise LsnetError("no configuration could be measured (see the skipped lines above); lower --batch or check the targets.")
+    doc = results.build(
+        measured, environment.describe(device, threads), settings, skipped=harness.skipped,
+        extra_settings={
+            "batches": batches,
+            "timer": "cuda-events" if device.startswith("cuda") else "perf_counter_ns",
+            "peak_memory": "torch.cuda.max_memory_allocated for PyTorch on CUDA; null where the runtime does not expose it",
+            "process_peak_rss_mb": process_peak_rss_mb(),
+        },
+    )
+    emit(doc, out, csv_path, plot)
+
+
+@app.command("claims")
+def claims(
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    batch: Optional[int] = typer.Option(None, "--batch", help="Protocol batch (default 2048 on GPU, halved on OOM; 16 on CPU)."),
+    models: str = typer.Option(",".join(("lsnet_t", "lsnet_s", "lsnet_b")), "--models", help="Comma-separated variants."),
+    warmup: float = typer.Option(5.0, "--warmup", help="Protocol warm-up seconds (paper: 5)."),
+    min_time: float = typer.Option(10.0, "--min-time", help="Protocol timed seconds (paper: 10)."),
+    latency_min_time: float = typer.Option(3.0, "--latency-min-time", help="Timed seconds of each CPU batch-1 latency configuration."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the batch-1 latency rows."),
+    allow_tf32: bool = typer.Option(False, "--allow-tf32", help="Allow TF32 on GPU like PyTorch's cuDNN default."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the results JSON (with the claims) here."),
+    plot_dir: Optional[Path] = typer.Option(None, "--plot-dir", help="Write plots (incl. paper vs measured) here."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
+) -> None:
+    """The paper's figures (params, MACs, RTX 3090 throughput) beside ours, plus CPU batch-1 latency per runtime."""
+    from dataclasses import asdict
+
+    from lsnet.bench import environment, paper, results
+    from lsnet.bench.harness import Settings
+    from lsnet.choices import pick
+    from lsnet.errors import UnknownModelError
+    from lsnet.variants import VARIANTS
+
+    names = [pick("model", m.strip(), VARIANTS, UnknownModelError) for m in models.split(",") if m.strip()]
+    if batch is not None and batch < 1:
+        from lsnet.errors import UnknownOptionError
+
+        raise UnknownOptionError(f"--batch must be >= 1, got {batch}.")
+    settings = Settings(warmup, 1, min_time, 1)
+    latency_settings = Settings(1.0, 3, latency_min_time, 3)
+    env = environment.describe(device, threads)
+    with progress(quiet) as start:
+        protocol = paper.paper_throughput(names, device, batch=batch, settings=settings, allow_tf32=allow_tf32, step=start(2 * len(names)))
+        latency, notes = paper.cpu_latency(names, latency_settings, threads, start(8 * len(names)))
+    cpu_env = env if not device.startswith("cuda") else environment.describe("cpu", threads)
+    found = paper.size_claims(names) + paper.speed_claims(protocol, latency, env["machine"], cpu_env["machine"])
+    extra = paper.claims_extra(device, paper.protocol_batch(device, batch), protocol, allow_tf32, settings)
+    extra["notes"] += notes
+    extra["cpu_latency"] = {"warmup_s": latency_settings.warmup_s, "min_time_s": latency_settings.min_time_s, "rounds": latency_settings.rounds}
+    doc = results.build(protocol + latency, env, settings, protocol="paper", extra_settings=extra)
+    doc["claims"] = [asdict(c) for c in found]
+    emit(doc, out, None, None)
+    if plot_dir:
+        from lsnet.bench.plots import write_plots
+
+        write_plots([doc], plot_dir)
+
+
+@app.command("report")
+def report_command(
+    files: list[Path] = typer.Argument(..., help="Results files (or folders of them) to merge."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the markdown here (e.g. docs/benchmarks.md)."),
+    plot_dir: Optional[Path] = typer.Option(None, "--plot-dir", help="Write PNG plots into this folder (e.g. docs/img)."),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Also write every row as CSV."),
+) -> None:
+    """Merge results files (including imported iPhone/Mac results) into one table, plots and CSV."""
+    from lsnet.bench import report
+    from lsnet.export.artifact import staged
+
+    docs = report.load(files)
+    command = "lsnet bench report " + " ".join(p.as_posix() for p, _ in docs)
+    if out:
+        command += f" --out {out.as_posix()}" + (f" --plot-dir {plot_dir.as_posix()}" if plot_dir else "")
+    text = report.render(docs, command=command)
+    if plot_dir:
+        from lsnet.bench.plots import write_plots
+
+        made = write_plots([d for _, d in docs], plot_dir)
+        base = out.parent if out else Path.cwd()
+        text += "\n" + "\n".join(f"![{p.stem}]({Path(_relative(p, base)).as_posix()})" for p in made) + "\n"
+    if out:
+        with staged(out) as temp:
+            temp.write_text(text)
+        typer.echo(f"wrote {out}", err=True)
+    else:
+        typer.echo(text)
+    if csv_path:
+        with staged(csv_path) as temp:
+            temp.write_text(report.csv_text([d for _, d in docs]))
+
+
+def _relative(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` when possible (for image links in markdown)."""
+    import os
+
+    return os.path.relpath(path.resolve(), base.resolve())
+
+
+@app.command("import")
+def import_command(
+    file: Path = typer.Argument(..., help="Results JSON from the Swift benchmark (iPhone/Mac) or another machine."),
+    device_name: Optional[str] = typer.Option(None, "--device-name", help="Human device name, e.g. 'iPhone 15 Pro'."),
+    out: Path = typer.Option(Path("bench/results"), "--out", help="Folder to copy the accepted file into."),
+) -> None:
+    """Validate a results file measured elsewhere and copy it into bench/results/ for the report."""
+    from lsnet.bench.importer import import_results
+
+    typer.echo(f"imported {import_results(file, out, device_name)}")
+
+
+@app.command("peers")
+def peers_command(
+    out: Path = typer.Option(Path("exports"), "--out", help="Folder for <peer>.onnx and sidecars."),
+    models: Optional[str] = typer.Option(None, "--models", help="Comma-separated subset (default: all peers)."),
+    img_size: int = typer.Option(224, "--img-size"),
+) -> None:
+    """Export peer backbones (MobileNetV3-Large, EfficientViT-M4, RepViT-M1.1, FastViT-T8) to ONNX; needs lsnet[peers]."""
+    from lsnet.bench.peers import export_peers
+
+    names = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    for path in export_peers(out, names, img_size):
+        typer.echo(f"exported {path}")

@@ -1,0 +1,153 @@
+"""Tables from results files: markdown for the terminal and docs, CSV, and the peer ratio checks."""
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from lsnet.bench import results
+
+# lsnet_t ONNX Runtime batch-1 p50 over the peer's, and the most it may be (the project's performance target)
+PEER_TARGETS = (("efficientvit_m4", 1.0), ("mobilenetv3_large_100", 1.25))
+COLUMNS = (
+    "machine", "target", "runtime", "device", "precision", "ska", "batch",
+    "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "min_ms", "throughput_ips", "peak_memory_mb", "ratio_to_first",
+)
+HEADERS = ("Machine", "Target", "Runtime", "Device", "Precision", "SKA", "Batch",
+           "p50 ms", "p90 ms", "p99 ms", "mean ms", "std ms", "min ms", "img/s", "peak MiB", "x first")
+
+
+def flat_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of one results file as flat records with the machine they ran on."""
+    env = doc["environment"]
+    machine = env["machine"] if env.get("source", "lsnet bench") == "lsnet bench" else f"{env['machine']} ({env['os']})"
+    out = []
+    for r in doc["rows"]:
+        lat = r["latency_ms"]
+        out.append({
+            "machine": machine,
+            "target": r["target"],
+            "runtime": r["runtime"],
+            "device": r["device"],
+            "precision": r["precision"],
+            "ska": r.get("ska"),
+            "batch": r["batch"],
+            **{f"{k}_ms": lat.get(k) for k in ("p50", "p90", "p99", "mean", "std", "min")},
+            "throughput_ips": r["throughput_ips"],
+            "peak_memory_mb": r.get("peak_memory_mb"),
+            "ratio_to_first": r.get("ratio_to_first"),
+        })
+    return out
+
+
+def fmt(value: Any, key: str) -> str:
+    """A table cell: 3 significant decimals for times, integers for throughput, '-' for missing."""
+    if value is None or value == "":
+        return "-"
+    if key.endswith("_ms"):
+        return f"{value:.3f}" if value < 100 else f"{value:.1f}"
+    if key == "throughput_ips":
+        return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+    if key == "peak_memory_mb":
+        return f"{value:,.0f}"
+    if key == "ratio_to_first":
+        return f"{value:.2f}"
+    return str(value)
+
+
+def markdown_table(docs: list[dict[str, Any]]) -> str:
+    """One markdown table of every row of every document."""
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "|".join("---" if i < 6 else "---:" for i in range(len(HEADERS))) + "|"]
+    for doc in docs:
+        for rec in flat_rows(doc):
+            lines.append("| " + " | ".join(fmt(rec[c], c) for c in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def csv_text(docs: list[dict[str, Any]]) -> str:
+    """Every row as CSV with full precision."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for doc in docs:
+        writer.writerows(flat_rows(doc))
+    return buffer.getvalue()
+
+
+def is_default_lsnet_onnx(row: dict[str, Any], model: str) -> bool:
+    """An ONNX Runtime row of our default export of ``model`` (not the baseline export)."""
+    meta = row.get("metadata") or {}
+    return row.get("model") == model and row["runtime"] == "onnxruntime" and not meta.get("baseline") and "baseline" not in row["target"]
+
+
+def peer_ratio_lines(doc: dict[str, Any], model: str = "lsnet_t", batch: int = 1) -> list[str]:
+    """'lsnet_t ORT batch-1 p50 / peer p50 = r (target <= t: met)' for each peer measured in the same run."""
+    ours = [r for r in doc["rows"] if r["batch"] == batch and is_default_lsnet_onnx(r, model)]
+    if not ours:
+        return []
+    p50 = ours[0]["latency_ms"]["p50"]
+    lines = []
+    for peer, limit in PEER_TARGETS:
+        theirs = [r for r in doc["rows"] if r["batch"] == batch and r.get("model") == peer and r["runtime"] == "onnxruntime"]
+        if theirs:
+            ratio = p50 / theirs[0]["latency_ms"]["p50"]
+            verdict = "met" if ratio <= limit else "NOT met"
+            lines.append(
+                f"{model} ONNX Runtime batch-{batch} p50 {p50:.3f} ms / {peer} {theirs[0]['latency_ms']['p50']:.3f} ms"
+                f" = {ratio:.2f} (target <= {limit:.2f}: {verdict})"
+            )
+    return lines
+
+
+def claims_table(doc: dict[str, Any]) -> str:
+    """Paper figure beside measured value, for a ``lsnet bench claims`` results file."""
+    lines = ["| Claim | Model | Paper | Measured | Measured on |", "|---|---|---:|---:|---|"]
+    for c in doc.get("claims", []):
+        measured = "-" if c.get("measured") is None else f"{c['measured']:,.{c.get('decimals', 1)}f}"
+        paper = "-" if c.get("paper") is None else f"{c['paper']:,.{c.get('decimals', 1)}f}"
+        lines.append(f"| {c['claim']} | {c['model']} | {paper} | {measured} | {c.get('hardware', '-')} |")
+    return "\n".join(lines)
+
+
+def source_line(path: Path | None, doc: dict[str, Any]) -> str:
+    """'file: machine, os, source, created' for the header of a report."""
+    env = doc["environment"]
+    name = path.as_posix() if path else "this run"
+    return f"- `{name}`: {env['machine']}, {env['os']}, {env.get('source', 'lsnet bench')}, {doc['created']} (protocol {doc['settings'].get('protocol', 'lsnet')})"
+
+
+def render(docs: list[tuple[Path | None, dict[str, Any]]], command: str | None = None) -> str:
+    """The full markdown report: provenance, one merged table, peer ratios and paper claims."""
+    parts = []
+    if command:
+        parts += [
+            "# Benchmarks",
+            "",
+            f"This file is generated by `{command}`; do not edit it by hand. Sources:",
+            "",
+            *(source_line(p, d) for p, d in docs),
+            "",
+            "Latencies are per batch (milliseconds); img/s = batch / mean latency; `x first` = p50 / p50 of the first"
+            " target of the same run at the same batch. Method: docs/bench.md.",
+            "",
+        ]
+    parts.append(markdown_table([d for _, d in docs if d["rows"]]))
+    for path, doc in docs:
+        lines = peer_ratio_lines(doc)
+        if lines:
+            parts += ["", f"Performance target ({doc['environment']['machine']}, {path.name if path else 'this run'}):", ""]
+            parts += [f"- {line}" for line in lines]
+    for path, doc in docs:
+        if doc.get("claims"):
+            parts += ["", f"Paper claims vs measured ({path.name if path else 'this run'}):", "", claims_table(doc)]
+            parts += [f"\n{note}" for note in doc["settings"].get("notes", [])]
+    return "\n".join(parts) + "\n"
+
+
+def load(paths: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
+    """Read and validate results files; folders contribute their *.json files."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        files += sorted(path.glob("*.json")) if path.is_dir() else [path]
+    if not files:
+        raise results.InvalidResultsError("no results files given: pass *.json files written by lsnet bench or bench import.")
+    return [(f, results.read(f)) for f in files]

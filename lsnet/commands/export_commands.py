@@ -1,0 +1,86 @@
+"""``lsnet export`` (generic over the format table) and ``lsnet validate``."""
+from pathlib import Path
+
+import typer
+
+from lsnet.commands.options import ImgSizeOption, parse_int_list, parse_size
+from lsnet.errors import UnknownOptionError
+
+
+def parse_batch_range(text: str | None) -> tuple[int, int, int] | None:
+    """'1,8,32' -> (1, 8, 32) with min <= opt <= max."""
+    if text is None:
+        return None
+    values = parse_int_list(text, "--batch-range")
+    if len(values) != 3 or not values[0] <= values[1] <= values[2]:
+        raise UnknownOptionError(f"--batch-range '{text}' must be MIN,OPT,MAX with MIN <= OPT <= MAX, e.g. 1,8,32.")
+    return (values[0], values[1], values[2])
+
+
+def export(
+    name: str = typer.Argument(..., help="Model name, e.g. lsnet_t."),
+    format: str = typer.Option("onnx", "--format", "-f", help="onnx, trt, coreml or triton (aliases accepted)."),
+    weights: Path | None = typer.Option(None, "--weights", help="Checkpoint (.pth/.safetensors); random init if omitted."),
+    img_size: str = ImgSizeOption,
+    batch: int | None = typer.Option(None, "--batch", help="Fixed batch size (turns dynamic batch off)."),
+    dynamic_batch: bool = typer.Option(True, "--dynamic-batch/--no-dynamic-batch", help="Symbolic batch axis."),
+    opset: int = typer.Option(18, "--opset", help="ONNX opset (>= 17)."),
+    ska: str | None = typer.Option(None, "--ska", help="SKA formulation (default: the format's fastest); see lsnet models."),
+    half: bool = typer.Option(False, "--half", help="FP16 weights and activations (normalization kept FP32)."),
+    int8: bool = typer.Option(False, "--int8", help="INT8 quantization (needs --calib)."),
+    calib: str | None = typer.Option(None, "--calib", help="Calibration image folder, or a number of synthetic images."),
+    int8_threshold: float = typer.Option(0.9, "--int8-threshold", help="Minimum INT8 top-1 agreement with FP32."),
+    simplify: bool = typer.Option(True, "--simplify/--no-simplify", help="Simplify the ONNX graph with onnxslim."),
+    baseline: bool = typer.Option(False, "--baseline", help="The straightforward export kept as a performance baseline."),
+    batch_range: str | None = typer.Option(None, "--batch-range", help="MIN,OPT,MAX batch of a dynamic engine/model."),
+    workspace_gb: float = typer.Option(4.0, "--workspace-gb", help="TensorRT builder workspace in GiB."),
+    timing_cache: Path | None = typer.Option(None, "--timing-cache", help="TensorRT timing cache file."),
+    deployment_target: str = typer.Option("iOS16", "--deployment-target", help="Core ML minimum deployment target."),
+    max_batch: int = typer.Option(32, "--max-batch", help="Triton max_batch_size."),
+    instances: int = typer.Option(1, "--instances", help="Triton instance count."),
+    backend: str = typer.Option("onnxruntime", "--backend", help="Triton backend."),
+    no_validate: bool = typer.Option(False, "--no-validate", help="Skip the parity check against PyTorch."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output path (default: <name>[_fp16|_int8]<suffix>)."),
+) -> None:
+    """Export a model, check parity with PyTorch, and publish the artifact with its JSON sidecar."""
+    from lsnet.export import export as run_export
+
+    result = run_export(
+        name, format,
+        weights=weights, img_size=parse_size(img_size), batch=batch, dynamic_batch=dynamic_batch, opset=opset,
+        ska=ska, half=half, int8=int8, calib=calib, int8_threshold=int8_threshold, simplify=simplify,
+        baseline=baseline, batch_range=parse_batch_range(batch_range), workspace_gb=workspace_gb,
+        timing_cache=timing_cache, deployment_target=deployment_target, max_batch=max_batch,
+        instances=instances, backend=backend, validate=not no_validate, output=output,
+    )
+    typer.echo(f"exported {result.path} ({format_size(result.path)}, {result.format}, {result.metadata['precision']}, SKA {result.metadata['ska']})")
+    if result.parity is None:
+        typer.echo("parity: not checked (--no-validate)")
+    else:
+        worst = result.parity.worst()
+        typer.echo(
+            f"parity: passed on {len(result.parity.cases)} cases; worst max abs err {worst['max_abs_err']:.3g}, "
+            f"cosine {worst['min_cosine']:.7f}, top-1 agreement {worst['min_top1_agreement']:.3f}"
+        )
+    for note in result.metadata.get("notes", []):
+        typer.echo(f"note: {note}")
+    typer.echo(f"sidecar: {result.sidecar}")
+
+
+def format_size(path: Path) -> str:
+    """Size of a file or folder in MB."""
+    size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return f"{size / 1e6:.2f} MB"
+
+
+def validate(
+    artifact: Path = typer.Argument(..., help="Exported artifact (.onnx, .engine, .mlpackage, ...) with its sidecar."),
+    weights: Path | None = typer.Option(None, "--weights", help="Checkpoint to compare with (default: from the sidecar)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+) -> None:
+    """Re-check an artifact's parity with the PyTorch model it was exported from; exit 3 on mismatch."""
+    from lsnet.export.validate import format_report, require_parity, validate_artifact
+
+    report = validate_artifact(artifact, weights=weights, device=device)
+    typer.echo(format_report(report))
+    require_parity(report, artifact)
