@@ -52,10 +52,14 @@ def check_options(options: ExportOptions) -> None:
 def deployment_target(ct: Any, name: str) -> Any:
     """The ``ct.target`` member called ``name`` (iOS15+/macOS12+ or later), one clear error otherwise."""
     members = ct.target.__members__
+    by_lower = {n.lower(): n for n in members}
+    known = by_lower.get(name.strip().lower())
+    if known is not None and members[known].value < MIN_ML_PROGRAM_SPEC:
+        raise UnknownOptionError(
+            f"--deployment-target {known} cannot run ML Programs; use iOS15/macOS12 or later (default iOS16)."
+        )
     valid = [n for n, member in members.items() if member.value >= MIN_ML_PROGRAM_SPEC]
-    by_lower = {n.lower(): n for n in valid}
-    chosen = by_lower.get(name.strip().lower()) or pick("Core ML deployment target", name, valid)
-    return members[chosen]
+    return members[known or pick("Core ML deployment target", name, valid)]
 
 
 def labels_for_model(model: nn.Module) -> list[str]:

@@ -26,7 +26,8 @@ def _one_line(exc: BaseException) -> str:
         ({"batch_range": (1, 4, 8)}, "batch-prediction API"),
         ({"batch": 4}, "batch-prediction API"),
         ({"int8": True}, "does not apply to format 'coreml'"),
-        ({"deployment_target": "iOS14"}, "Choose one of"),
+        ({"deployment_target": "iOS14"}, "cannot run ML Programs"),
+        ({"deployment_target": "iOS99"}, "Choose one of"),
         ({"opset": 17}, "does not apply to format 'coreml'"),
     ],
 )
@@ -98,3 +99,24 @@ def test_structure_check_refuses_a_non_model(tmp_path):
     assert "not a readable Core ML model" in _one_line(info.value)
     with pytest.raises(CheckpointError):
         summarize(tmp_path / "absent.mlpackage")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--int8"], "--int8 does not apply to format 'coreml'"),
+        (["--ska", "unfold"], "use --ska shift"),
+        (["--batch-range", "1,2,4"], "drop --batch/--batch-range"),
+        (["--deployment-target", "iOS14"], "cannot run ML Programs"),
+    ],
+)
+def test_cli_refuses_with_one_line(tmp_path, args, expected):
+    pytest.importorskip("coremltools")
+    target = tmp_path / "m.mlpackage"
+    command = [sys.executable, "-m", "lsnet.cli", "export", "lsnet_t", "--format", "coreml", "-o", str(target), "--img-size", "64", *args]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and expected in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
