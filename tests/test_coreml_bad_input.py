@@ -120,3 +120,18 @@ def test_cli_refuses_with_one_line(tmp_path, args, expected):
     assert len(errors) == 1 and expected in errors[0], result.stderr
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(platform.system() == "Darwin", reason="on macOS the benchmark runs")
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [("cpu_and_ne", "Core ML predictions need macOS"), ("npu", "unknown Core ML compute unit 'npu'")],
+)
+def test_bench_takes_compute_units_for_core_ml(tmp_path, device, expected):
+    package = tmp_path / "m.mlpackage"
+    package.mkdir()
+    command = [sys.executable, "-m", "lsnet.cli", "bench", str(package), "--device", device]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and expected in errors[0], result.stderr
