@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lsnet.errors import CheckpointError
 from lsnet.export.coreml_tools import import_coremltools
 
@@ -26,6 +28,7 @@ class CoreMLSpecSummary:
     max_rank: int = 0
     ops_above_rank_4: list[str] = field(default_factory=list)
     opset: str | None = None
+    preprocessing: dict[str, list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +43,7 @@ class CoreMLSpecSummary:
             "max_rank": self.max_rank,
             "ops_above_rank_4": self.ops_above_rank_4[:20],
             "opset": self.opset,
+            "preprocessing": self.preprocessing,
         }
 
 
@@ -111,7 +115,41 @@ def summarize(path: Path) -> CoreMLSpecSummary:
     if model_type == "mlProgram":
         ops, summary.max_rank, summary.ops_above_rank_4, summary.opset = _walk_program(spec.mlProgram)
         summary.op_histogram = dict(ops.most_common())
+        summary.preprocessing = _preprocessing(spec.mlProgram)
     return summary
+
+
+def _const_values(op: Any) -> list[float] | None:
+    """Float values of a small const op (FP32 inline floats or FP16 inline bytes)."""
+    value = op.attributes["val"]
+    tensor = value.immediateValue.tensor if value.HasField("immediateValue") else None
+    if tensor is None:
+        return None
+    if tensor.HasField("floats"):
+        return [float(v) for v in tensor.floats.values]
+    if tensor.HasField("bytes"):
+        return np.frombuffer(tensor.bytes.values, dtype=np.float16).astype(float).tolist()
+    return None
+
+
+def _preprocessing(program: Any) -> dict[str, list[float]]:
+    """The image preprocessing baked into the program: ``x * scale``, ``- mean``, ``* inv_std`` before the first conv."""
+    main = program.functions["main"]
+    operations = list(main.block_specializations[main.opset].operations)
+    consts = {op.outputs[0].name: op for op in operations if op.type == "const"}
+    steps = {"mul": ["scale", "inv_std"], "sub": ["mean"]}
+    found: dict[str, list[float]] = {}
+    for op in operations:
+        if op.type == "conv":
+            break
+        names = steps.get(op.type)
+        arguments = op.inputs["y"].arguments if "y" in op.inputs else []
+        if names and arguments and arguments[0].name in consts:
+            key = next((n for n in names if n not in found), None)
+            values = _const_values(consts[arguments[0].name])
+            if key and values is not None:
+                found[key] = values
+    return found
 
 
 def _classify_labels(program: Any, op: Any, argument: Any) -> list[str]:

@@ -48,11 +48,24 @@ def structural_failures(summary: CoreMLSpecSummary, reference: nn.Module) -> lis
         problems.append(f"structure: classifier has {len(summary.labels)} labels, expected {reference.num_classes}")
     if summary.outputs.get("logits") != "multiArrayType":
         problems.append("structure: no 'logits' multi-array output")
+    problems += preprocessing_failures(summary.preprocessing, reference)
     missing = [k for k in REQUIRED_METADATA if k not in summary.metadata]
     if missing:
         problems.append(f"structure: metadata lacks {', '.join(missing)}")
     if summary.max_rank > MAX_CORE_ML_RANK:
         problems.append(f"structure: tensors of rank {summary.max_rank} (> {MAX_CORE_ML_RANK}): {summary.ops_above_rank_4[:3]}")
+    return problems
+
+
+def preprocessing_failures(found: dict[str, list[float]], reference: nn.Module) -> list[str]:
+    """The program must scale by 1/255, subtract the mean and multiply by 1/std (FP16 rounding allowed)."""
+    cfg = reference.pretrained_cfg
+    expected = {"scale": [1 / 255], "mean": list(cfg.mean), "inv_std": [1 / s for s in cfg.std]}
+    problems = []
+    for key, values in expected.items():
+        got = found.get(key)
+        if got is None or len(got) not in (1, len(values)) or not np.allclose(got, values, rtol=2e-3):
+            problems.append(f"structure: in-graph preprocessing {key} is {got}, expected {np.round(values, 5).tolist()}")
     return problems
 
 

@@ -27,6 +27,7 @@ def exports(tmp_path_factory, lsnet_t_checkpoint) -> dict:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["fp16", "fp32"])
 def test_mlpackage_structure(exports, precision):
     result = exports[precision]
@@ -46,6 +47,7 @@ def test_mlpackage_structure(exports, precision):
     assert summary.description["license"] == "MIT" and summary.description["version"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["fp16", "fp32"])
 def test_compute_precision_and_baked_normalization(exports, precision):
     spec = load_spec(exports[precision].path)
@@ -58,8 +60,24 @@ def test_compute_precision_and_baked_normalization(exports, precision):
     # the image is scaled by 1/255 (mul), then (x - mean) * (1/std) runs before the first conv
     first = [op.type for op in ops if op.type not in ("const", "cast")][:4]
     assert first == ["mul", "sub", "mul", "conv"]
+    baked = summarize(exports[precision].path).preprocessing
+    np.testing.assert_allclose(baked["scale"], [1 / 255], rtol=1e-6)
+    np.testing.assert_allclose(baked["mean"], [0.485, 0.456, 0.406], rtol=1e-3)
+    np.testing.assert_allclose(1 / np.asarray(baked["inv_std"]), [0.229, 0.224, 0.225], rtol=1e-3)
 
 
+def test_structure_check_catches_wrong_preprocessing():
+    from lsnet.export.coreml_validate import preprocessing_failures
+    from lsnet.factory import create_model
+
+    model = create_model("lsnet_t", img_size=64)
+    good = {"scale": [1 / 255], "mean": list(model.pretrained_cfg.mean), "inv_std": [1 / s for s in model.pretrained_cfg.std]}
+    assert preprocessing_failures(good, model) == []
+    assert len(preprocessing_failures({**good, "mean": [0.5, 0.5, 0.5]}, model)) == 1
+    assert len(preprocessing_failures({"scale": [1.0]}, model)) == 3
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["fp16", "fp32"])
 def test_validation_report_and_sidecar(exports, precision):
     result = exports[precision]
@@ -76,6 +94,7 @@ def test_validation_report_and_sidecar(exports, precision):
     assert sidecar["coreml"]["deployment_target"] == "iOS16" and sidecar["versions"]["coremltools"]
 
 
+@pytest.mark.slow
 def test_onnx_proxy_of_the_coreml_graph_matches_fixture(lsnet_t_checkpoint, fixture_npz, tmp_path):
     """The graph Core ML converts (0..1 image in, baked mean/std, rank-4 GroupNorm, shift SKA) reproduces the contract."""
     from lsnet.export.coreml_graph import ImageLogits, coreml_classifier
