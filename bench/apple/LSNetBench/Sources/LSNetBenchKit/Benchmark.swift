@@ -11,7 +11,7 @@ public let computeUnits: [(name: String, unit: MLComputeUnits)] = [
 public struct BenchSettings {
     public var rounds = 20
     public var iterations = 50
-    public var units: [String] = computeUnits.map(\.name)
+    public var units: [String] = computeUnits.map { $0.name }
     public init() {}
 
     var protocolText: String {

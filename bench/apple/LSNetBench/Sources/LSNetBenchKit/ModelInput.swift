@@ -40,7 +40,9 @@ private func gradientImage(_ constraint: MLImageConstraint) throws -> CVPixelBuf
     let width = constraint.pixelsWide, height = constraint.pixelsHigh
     var buffer: CVPixelBuffer?
     let attributes = [kCVPixelBufferIOSurfacePropertiesKey: [:]] as CFDictionary
-    let status = CVPixelBufferCreate(kCFAllocatorDefault, width, height, kCVPixelFormatType_32BGRA, attributes, &buffer)
+    let argb = constraint.pixelFormatType == kCVPixelFormatType_32ARGB  // else BGRA, which Core ML converts
+    let format = argb ? kCVPixelFormatType_32ARGB : kCVPixelFormatType_32BGRA
+    let status = CVPixelBufferCreate(kCFAllocatorDefault, width, height, format, attributes, &buffer)
     guard status == kCVReturnSuccess, let pixels = buffer else { throw BenchError.pixelBuffer(status) }
     CVPixelBufferLockBaseAddress(pixels, [])
     defer { CVPixelBufferUnlockBaseAddress(pixels, []) }
@@ -49,10 +51,10 @@ private func gradientImage(_ constraint: MLImageConstraint) throws -> CVPixelBuf
     for y in 0..<height {
         for x in 0..<width {
             let p = base + y * rowBytes + x * 4
-            p[0] = UInt8((x * 255) / max(width - 1, 1))          // B
-            p[1] = UInt8((y * 255) / max(height - 1, 1))         // G
-            p[2] = UInt8(((x + y) * 255) / max(width + height - 2, 1))  // R
-            p[3] = 255                                           // A
+            let red = UInt8(((x + y) * 255) / max(width + height - 2, 1))
+            let green = UInt8((y * 255) / max(height - 1, 1))
+            let blue = UInt8((x * 255) / max(width - 1, 1))
+            (p[0], p[1], p[2], p[3]) = argb ? (255, red, green, blue) : (blue, green, red, 255)
         }
     }
     return pixels
