@@ -220,10 +220,15 @@ def open_targets(
     specs = [with_defaults(parse_target(t), precision, ska, compile) for t in texts]
     for spec in specs:
         check_device(spec, device)
+    apple_only = all(spec.artifact and Path(spec.name).suffix.lower() in APPLE_SUFFIXES for spec in specs)
     if device.startswith("cuda"):
         resolve_device(device)
+    elif apple_only:
+        from lsnet.runtimes.coreml_runner import compute_unit
+
+        compute_unit(device)  # Core ML targets take a compute unit: cpu_only, cpu_and_gpu, cpu_and_ne, all
     elif device != "cpu":
-        raise UnknownOptionError(f"unknown device '{device}': use cpu or cuda.")
+        raise UnknownOptionError(f"unknown device '{device}': use cpu or cuda (Core ML targets also take a compute unit).")
     candidates: list[Candidate] = []
     try:
         for spec, label in zip(specs, short_labels(specs)):

@@ -28,6 +28,7 @@ class Format:
     embedder: str | None = None
     is_directory: bool = False
     default_ska: str = "shift"
+    default_half: bool = False  # precision when neither --half nor --fp32 is given
 
 
 FORMATS: dict[str, Format] = {
@@ -65,6 +66,7 @@ FORMATS: dict[str, Format] = {
             extra="coreml",
             description="Core ML ML Program for iPhone, iPad and Mac",
             is_directory=True,
+            default_half=True,  # ML Programs compute in FP16 by default; the Neural Engine runs FP16 only
         ),
         Format(
             name="triton",

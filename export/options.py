@@ -15,7 +15,7 @@ class ExportOptions:
     img_size: int | tuple[int, int] = 224
     ska: str | None = None  # None: the format's default formulation
     output: Path | None = None
-    half: bool = False
+    half: bool | None = None  # None: the format's default precision (Format.default_half)
     validate: bool = True
     batch: int | None = None  # fixed batch; None with dynamic_batch
     dynamic_batch: bool = True
@@ -54,6 +54,8 @@ def make_options(fmt: Format, **given: object) -> ExportOptions:
                 + ", ".join(sorted(fmt.options)) + "."
             )
     options = ExportOptions(**{k: v for k, v in given.items()})
+    if options.half is None:
+        options.half = fmt.default_half
     for name in ("weights", "output", "timing_cache"):
         value = getattr(options, name)
         if value is not None and not isinstance(value, Path):

@@ -112,6 +112,10 @@ def validate_artifact(path: str | Path, weights: str | Path | None = None, devic
         )
     notes: list[str] = []
     reference = reference_from_sidecar(path, metadata, Path(weights) if weights else None, notes)
+    report = _own_validator(path, metadata, reference)
+    if report is not None:
+        report.notes.extend(notes)
+        return report
     shape = metadata.get("input", {}).get("shape", ["batch"])
     dynamic = not isinstance(shape[0], int)
     precision = metadata.get("precision", "fp32")
@@ -119,6 +123,19 @@ def validate_artifact(path: str | Path, weights: str | Path | None = None, devic
     report = run_parity(path, reference, precision, parity_batches(dynamic, None if dynamic else shape[0], precision), device, limits)
     report.notes.extend(notes)
     return report
+
+
+def _own_validator(path: Path, metadata: dict[str, Any], reference: nn.Module) -> ParityReport | None:
+    """Core ML uses its own hook (structure everywhere, predictions only on macOS); others None."""
+    from lsnet.export.api import load_hook
+    from lsnet.export.formats import resolve_format
+    from lsnet.export.options import make_options
+
+    fmt = resolve_format(metadata.get("format", "onnx"))
+    if fmt.name != "coreml":
+        return None
+    options = make_options(fmt, ska=metadata.get("ska"), half=metadata.get("precision") == "fp16", img_size=tuple(metadata["img_size"]))
+    return load_hook(fmt.validator)(path, reference, options)
 
 
 def format_report(report: ParityReport) -> str:

@@ -26,7 +26,9 @@ def export(
     dynamic_batch: bool = typer.Option(True, "--dynamic-batch/--no-dynamic-batch", help="Symbolic batch axis."),
     opset: int = typer.Option(18, "--opset", help="ONNX opset (>= 17)."),
     ska: str | None = typer.Option(None, "--ska", help="SKA formulation (default: the format's fastest); see lsnet models."),
-    half: bool = typer.Option(False, "--half", help="FP16 weights and activations (normalization kept FP32)."),
+    half: bool | None = typer.Option(
+        None, "--half/--fp32", help="FP16 or FP32 compute (default: the format's; FP32, but FP16 for coreml)."
+    ),
     int8: bool = typer.Option(False, "--int8", help="INT8 quantization (needs --calib)."),
     calib: str | None = typer.Option(None, "--calib", help="Calibration image folder, or a number of synthetic images."),
     int8_threshold: float = typer.Option(0.9, "--int8-threshold", help="Minimum INT8 top-1 agreement with FP32."),
@@ -62,7 +64,7 @@ def export(
             f"parity: passed on {len(result.parity.cases)} cases; worst max abs err {worst['max_abs_err']:.3g}, "
             f"cosine {worst['min_cosine']:.7f}, top-1 agreement {worst['min_top1_agreement']:.3f}"
         )
-    for note in result.metadata.get("notes", []):
+    for note in [*(result.parity.notes if result.parity else []), *result.metadata.get("notes", [])]:
         typer.echo(f"note: {note}")
     typer.echo(f"sidecar: {result.sidecar}")
 
