@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
 from torch import nn
 
 from lsnet.errors import ParityError
@@ -53,11 +52,13 @@ def load_hook(spec: str) -> Callable[..., Any]:
 def build_reference(name: str, options: ExportOptions) -> nn.Module:
     """The unfused PyTorch model in fp32 with the reference SKA, from the weights or the seeded random init."""
     from lsnet.factory import create_model
+    from lsnet.init import realistic_init
 
+    model = create_model(name, img_size=options.img_size, checkpoint_path=options.weights)
     if options.weights is None:
         log.warning("no --weights given: exporting randomly initialised %s; its accuracy is meaningless", name)
-        torch.manual_seed(RANDOM_INIT_SEED)
-    return create_model(name, img_size=options.img_size, checkpoint_path=options.weights)
+        realistic_init(model, RANDOM_INIT_SEED)
+    return model
 
 
 def default_output(name: str, fmt: Format, options: ExportOptions) -> Path:

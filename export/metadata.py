@@ -31,7 +31,7 @@ def file_sha256(path: Path) -> str:
 def weights_record(weights: Path | None) -> dict[str, Any]:
     """Where the weights came from: a file and its sha256, or the seeded random initialisation."""
     if weights is None:
-        return {"weights": "random-init", "weights_seed": RANDOM_INIT_SEED, "weights_sha256": None}
+        return {"weights": "random-init", "weights_init": "lsnet.init.realistic_init", "weights_seed": RANDOM_INIT_SEED, "weights_sha256": None}
     return {"weights": str(weights), "weights_sha256": file_sha256(weights)}
 
 
