@@ -26,14 +26,18 @@ def remove_path(path: Path) -> None:
 
 
 def check_writable(target: Path) -> None:
-    """Raise one clear line when the folder of ``target`` cannot be created or written."""
+    """Raise one clear line when the folder of ``target`` cannot be created or a file written in it."""
+    import tempfile
+
     folder = target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".lsnet-write-test-"):
+            pass
     except OSError as exc:
-        raise LsnetError(f"cannot create output folder {folder}: {exc.strerror}. Choose another -o path.") from exc
-    if not os.access(folder, os.W_OK):
-        raise LsnetError(f"output folder {folder} is not writable. Choose another -o path.")
+        raise LsnetError(
+            f"cannot write {target}: {exc.strerror or exc} in {folder}. Choose another -o path."
+        ) from exc
 
 
 @contextmanager

@@ -64,3 +64,20 @@ def test_demo_runs_offline(tmp_path):
     assert "WARNING: no --weights" in proc.stderr
     assert "parity: PASSED" in proc.stdout and "onnxruntime cpu" in proc.stdout and "pytorch eager" in proc.stdout
     assert (tmp_path / "lsnet_t.onnx").is_file() and (tmp_path / "lsnet_t.onnx.json").is_file()
+
+
+def test_missing_artifact_is_named_before_the_images(tmp_path):
+    from cli_helpers import assert_one_line_error, run_cli
+
+    proc = run_cli("predict", str(tmp_path / "missing.onnx"), str(tmp_path / "missing.jpg"))
+    assert_one_line_error(proc, "artifact not found", "missing.onnx")
+
+
+def test_unwritable_output_folder_is_one_line(tmp_path):
+    from cli_helpers import assert_one_line_error, run_cli
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = run_cli("export", "lsnet_t", "-o", str(blocker / "sub" / "t.onnx"))
+    assert_one_line_error(proc, "cannot write")
+    assert blocker.read_text() == "not a folder"

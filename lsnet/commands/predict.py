@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import typer
 
-from lsnet.errors import UnknownOptionError
+from lsnet.errors import LsnetError, UnknownOptionError
 from lsnet.runtimes.base import Runner
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ def predict(
 
     if top < 1 or batch_size < 1:
         raise UnknownOptionError("--top and --batch-size must be >= 1.")
+    if Path(artifact).suffix and not Path(artifact).exists():
+        raise LsnetError(f"artifact not found: {artifact}. Pass an existing .onnx/.engine/.mlpackage/.pth file or a model name.")
     loaded = [load_image(path) for path in images]  # a bad file fails before any model is built
     runner, cfg = open_predictor(artifact, weights, device)
     with runner:
