@@ -145,6 +145,7 @@ def main() -> None:
     from lsnet.bench import results
     from lsnet.bench.artifacts import fp32_and_int8
     from lsnet.bench.commands import write_text
+    from lsnet.commands.options import parse_int_list
     from lsnet.errors import LsnetError
     from lsnet.export.artifact import read_sidecar
 
@@ -160,7 +161,7 @@ def main() -> None:
     parser.add_argument("--serve-args", default="--max-batch 16 --max-wait-ms 5 --queue-size 64", help="extra lsnet serve options")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    levels = [int(c) for c in args.concurrency.split(",")]
+    levels = parse_int_list(args.concurrency, "--concurrency")
 
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = args.artifacts or list(fp32_and_int8(args.model, args.weights, Path(tmp), args.calib).values())
@@ -196,4 +197,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from lsnet.errors import LsnetError
+
+    try:
+        main()
+    except LsnetError as exc:  # bad input: one line, non-zero exit
+        raise SystemExit(f"error: {exc}") from None
