@@ -17,11 +17,10 @@ INT8_SUMMARY_KEYS = ("method", "kept_float", "calibration")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options (``argv`` None: sys.argv)."""
+    from lsnet.bench.artifacts import add_export_options
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="lsnet_t")
-    parser.add_argument("--weights", type=Path, default=None, help="checkpoint (default: untrained weights; latency does not depend on them)")
-    parser.add_argument("--img-size", type=int, default=224)
-    parser.add_argument("--calib", default="64", help="INT8 calibration: image folder or number of synthetic images")
+    add_export_options(parser)
     parser.add_argument("--batches", default="1,8", help="batch sizes to sweep, e.g. 1,8")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per configuration")
     parser.add_argument("--min-time", type=float, default=3.0, help="timed seconds per configuration, over all rounds")
@@ -76,9 +75,6 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    from lsnet.errors import LsnetError
+    from lsnet.bench.commands import run_script
 
-    try:
-        main()
-    except LsnetError as exc:  # bad input: one line, non-zero exit
-        raise SystemExit(f"error: {exc}") from None
+    run_script(main)

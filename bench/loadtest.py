@@ -143,17 +143,15 @@ def environment() -> dict[str, Any]:
 
 def main() -> None:
     from lsnet.bench import results
-    from lsnet.bench.artifacts import fp32_and_int8
+    from lsnet.bench.artifacts import add_export_options, fp32_and_int8
     from lsnet.bench.commands import write_text
     from lsnet.commands.options import parse_int_list
     from lsnet.errors import LsnetError
     from lsnet.export.artifact import read_sidecar
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="lsnet_t")
-    parser.add_argument("--weights", type=Path, default=None)
+    add_export_options(parser)
     parser.add_argument("--artifacts", type=Path, nargs="*", default=None, help="serve these instead of exporting FP32+INT8")
-    parser.add_argument("--calib", default="64", help="INT8 calibration: image folder or number of synthetic images")
     parser.add_argument("--concurrency", default="1,4,16")
     parser.add_argument("--requests", type=int, default=400, help="requests per concurrency level (after warm-up)")
     parser.add_argument("--warmup", type=int, default=20)
@@ -164,7 +162,7 @@ def main() -> None:
     levels = parse_int_list(args.concurrency, "--concurrency")
 
     with tempfile.TemporaryDirectory() as tmp:
-        artifacts = args.artifacts or list(fp32_and_int8(args.model, args.weights, Path(tmp), args.calib).values())
+        artifacts = args.artifacts or list(fp32_and_int8(args.model, args.weights, Path(tmp), args.calib, args.img_size).values())
         image, rows, skipped = test_image(), [], []
         for artifact in map(Path, artifacts):
             meta = read_sidecar(artifact)
@@ -197,9 +195,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from lsnet.errors import LsnetError
+    from lsnet.bench.commands import run_script
 
-    try:
-        main()
-    except LsnetError as exc:  # bad input: one line, non-zero exit
-        raise SystemExit(f"error: {exc}") from None
+    run_script(main)
