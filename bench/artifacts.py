@@ -1,5 +1,14 @@
 """FP32 and INT8 ONNX artifacts of one model for the serving and INT8 benchmarks (exported once into a folder)."""
+import argparse
 from pathlib import Path
+
+
+def add_export_options(parser: argparse.ArgumentParser) -> None:
+    """--model, --weights, --img-size and --calib: what ``fp32_and_int8`` exports."""
+    parser.add_argument("--model", default="lsnet_t")
+    parser.add_argument("--weights", type=Path, default=None, help="checkpoint (default: untrained weights; latency does not depend on them)")
+    parser.add_argument("--img-size", type=int, default=224)
+    parser.add_argument("--calib", default="64", help="INT8 calibration: image folder or number of synthetic images")
 
 
 def fp32_and_int8(model: str, weights: Path | None, folder: Path, calib: str, img_size: int = 224) -> dict[str, Path]:

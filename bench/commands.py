@@ -53,6 +53,16 @@ def progress(quiet: bool) -> Iterator[Callable[[int], Callable[[str], None]]]:
         yield start
 
 
+def run_script(main: Callable[[], Any]) -> None:
+    """Run a bench/ script's ``main``: bad input (an LsnetError) becomes one line on stderr and exit status 1."""
+    from lsnet.errors import LsnetError
+
+    try:
+        main()
+    except LsnetError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
 def write_text(path: Path, text: str) -> None:
     """Write a text file atomically."""
     from lsnet.export.artifact import staged

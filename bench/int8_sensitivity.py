@@ -6,10 +6,10 @@ Prints a markdown table (top-1/top-5 agreement and cosine vs FP32 on calibration
 and writes the rows as JSON (``--out``). Used to choose ``lsnet.export.onnx_int8.FLOAT_GROUPS``.
 """
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
+from lsnet.export.artifact import write_json_atomic
 from lsnet.export.int8_calibration import calibration_data
 from lsnet.export.onnx_int8 import FLOAT_GROUPS, NODE_GROUPS, QUANTIZED_OPS, agreement_report, pre_process, quantize_qdq
 from lsnet.export.parity import Thresholds
@@ -58,7 +58,7 @@ def main() -> None:
                 print(f"| {name} | {len(excluded)} | {case.case} | {case.top1_agreement:.3f} | {case.top5_agreement:.3f} | {case.cosine:.4f} |", flush=True)
                 rows.append({"config": name, "float_nodes": len(excluded), "method": args.method, **case.__dict__})
     if args.out:
-        args.out.write_text(json.dumps({"model": args.model, "weights": str(args.weights), "calibration": data.to_dict(), "rows": rows}, indent=1) + "\n")
+        write_json_atomic(args.out, {"model": args.model, "weights": str(args.weights), "calibration": data.to_dict(), "rows": rows})
 
 
 if __name__ == "__main__":

@@ -1,78 +1,80 @@
-"""FP32 vs INT8 ONNX Runtime latency on this CPU, timed interleaved (round-robin) so both see the same load.
+"""FP32 vs INT8 ONNX Runtime latency on this CPU: export both artifacts, then time them with the ``lsnet bench`` harness.
 
-    PYTHONPATH=. python bench/int8_vs_fp32.py --model lsnet_t --batches 1,8 --rounds 10 --iters 20 --threads 0
+    PYTHONPATH=. python bench/int8_vs_fp32.py --model lsnet_t --batches 1,8 --min-time 10 --rounds 10
 
-Writes bench/results/int8_vs_fp32_<host>_<date>.json (schema lsnet-bench/1).
+Exports ``<model>_224.onnx`` and ``<model>_224_int8.onnx`` and runs them exactly as
+``lsnet bench <model>_224.onnx <model>_224_int8.onnx --batch 1,8 ...`` would (interleaved rounds, ratios vs
+FP32, markdown table). Writes bench/results/int8_vs_fp32_<host>_<date>.json (schema lsnet-bench/1) and the
+table beside it as .md.
 """
 import argparse
-import json
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
-import numpy as np
+INT8_SUMMARY_KEYS = ("method", "kept_float", "calibration")
 
 
-def main() -> None:
-    from lsnet.bench.artifacts import fp32_and_int8
-    from lsnet.bench.results_io import default_results_path, environment, latency_summary
-    from lsnet.export.metadata import timestamp
-    from lsnet.runtimes.registry import open_runner
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options (``argv`` None: sys.argv)."""
+    from lsnet.bench.artifacts import add_export_options
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="lsnet_t")
-    parser.add_argument("--weights", type=Path, default=None)
-    parser.add_argument("--calib", default="64")
-    parser.add_argument("--batches", default="1,8")
-    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds")
-    parser.add_argument("--iters", type=int, default=20, help="timed calls per target per round")
-    parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=0, help="ORT intra-op threads (0: default)")
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
+    add_export_options(parser)
+    parser.add_argument("--batches", default="1,8", help="batch sizes to sweep, e.g. 1,8")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per configuration")
+    parser.add_argument("--min-time", type=float, default=3.0, help="timed seconds per configuration, over all rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds interleaved across FP32 and INT8")
+    parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: runtime's choice)")
+    parser.add_argument("--artifacts-dir", type=Path, default=None, help="keep the exported artifacts here (reused when present)")
+    parser.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/int8_vs_fp32_<host>_<date>.json)")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    return parser.parse_args(argv)
 
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = fp32_and_int8(args.model, args.weights, Path(tmp), args.calib)
-        options = {"threads": args.threads} if args.threads else {}
-        runners = {name: open_runner(path, **options) for name, path in paths.items()}
-        metas = {name: json.loads(Path(str(p) + ".json").read_text()) for name, p in paths.items()}
-        for batch in [int(b) for b in args.batches.split(",")]:
-            x = np.random.default_rng(0).standard_normal((batch, 3, *metas["fp32"]["img_size"])).astype(np.float32)
-            times: dict[str, list[float]] = {name: [] for name in runners}
-            for runner in runners.values():
-                for _ in range(args.warmup):
-                    runner.infer(x)
-            for _ in range(args.rounds):
-                for name, runner in runners.items():
-                    for _ in range(args.iters):
-                        start = time.perf_counter()
-                        runner.infer(x)
-                        times[name].append(time.perf_counter() - start)
-            first_p50 = None
-            for name, seconds in times.items():
-                lat = latency_summary(seconds)
-                first_p50 = first_p50 or lat["p50"]
-                print(f"{name} batch {batch}: p50 {lat['p50']:.2f} ms", flush=True)
-                rows.append({
-                    "target": paths[name].name, "model": args.model, "runtime": "onnxruntime", "device": "cpu",
-                    "precision": name, "ska": metas[name].get("ska"), "batch": batch, "img_size": metas[name]["img_size"],
-                    "latency_ms": lat, "throughput_ips": batch / (lat["mean"] / 1000.0), "iterations": len(seconds),
-                    "ratio_to_first": lat["p50"] / first_p50, "status": "ok",
-                    "metadata": {"int8": {k: metas[name]["int8"].get(k) for k in ("method", "kept_float", "calibration")} if name == "int8" else None},
-                })
-        for runner in runners.values():
-            runner.close()
-    data = {
-        "schema": "lsnet-bench/1", "created": timestamp(), "environment": {**environment("bench/int8_vs_fp32.py"), "threads": args.threads or None},
-        "settings": {"warmup_iters": args.warmup, "rounds": args.rounds, "protocol": f"interleaved: {args.rounds} rounds x {args.iters} calls per target, host numpy in/out"},
-        "rows": rows,
-    }
-    out = args.out or default_results_path("int8_vs_fp32")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(data, indent=1) + "\n")
-    print(f"wrote {out}")
+
+def add_int8_summary(candidate: Any) -> None:
+    """Record how an INT8 artifact was quantized (method, float groups, calibration) in its results row."""
+    int8 = candidate.runner.info.metadata.get("int8")
+    if int8:
+        candidate.extra["metadata"]["int8"] = {key: int8.get(key) for key in INT8_SUMMARY_KEYS}
+
+
+def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """Export FP32 and INT8 into ``folder`` and measure them with the harness; the results document."""
+    from lsnet.bench.artifacts import fp32_and_int8
+    from lsnet.bench.commands import run_sweep
+    from lsnet.bench.harness import Settings
+    from lsnet.bench.targets import open_targets
+    from lsnet.commands.options import parse_int_list
+
+    batches = parse_int_list(args.batches, "--batches")
+    settings = Settings(args.warmup, 3, args.min_time, args.rounds)
+    paths = fp32_and_int8(args.model, args.weights, folder, args.calib, args.img_size)
+    candidates = open_targets([str(paths["fp32"]), str(paths["int8"])], "cpu", threads=args.threads)
+    for candidate in candidates:
+        add_int8_summary(candidate)
+    doc = run_sweep(candidates, batches, "cpu", args.threads, settings, args.quiet)
+    doc["environment"]["source"] = "bench/int8_vs_fp32.py"
+    return doc
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Run the comparison, print the table and write the results; returns the results path."""
+    from lsnet.bench.commands import emit
+    from lsnet.bench.results import default_path
+
+    args = parse_args(argv)
+    out = args.out or default_path("int8_vs_fp32")
+    if args.artifacts_dir:
+        doc = benchmark(args, args.artifacts_dir)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            doc = benchmark(args, Path(tmp))
+    emit(doc, out, None, None)
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    from lsnet.bench.commands import run_script
+
+    run_script(main)

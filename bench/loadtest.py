@@ -8,7 +8,6 @@ bench/results/serve_<host>_<date>.json (schema lsnet-bench/1) and a markdown tab
 """
 import argparse
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -77,8 +76,8 @@ class Server:
 
 
 async def run_level(url: str, image: bytes, concurrency: int, requests: int, max_seconds: float) -> dict[str, Any]:
-    """``concurrency`` workers share a budget of ``requests`` (and a deadline); latency of every answered request."""
-    latencies: list[float] = []
+    """``concurrency`` workers share a budget of ``requests`` (and a deadline); latency (ns) of every answered request."""
+    latencies: list[int] = []
     statuses: dict[str, int] = {}
     budget = iter(range(requests))
     deadline = time.monotonic() + max_seconds
@@ -87,7 +86,7 @@ async def run_level(url: str, image: bytes, concurrency: int, requests: int, max
         for _ in budget:
             if time.monotonic() > deadline:
                 return
-            start = time.perf_counter()
+            start = time.perf_counter_ns()
             try:
                 r = await client.post(f"{url}/predict", content=image, headers={"content-type": "image/jpeg"})
                 key = str(r.status_code)
@@ -95,7 +94,7 @@ async def run_level(url: str, image: bytes, concurrency: int, requests: int, max
                 key = type(exc).__name__
             statuses[key] = statuses.get(key, 0) + 1
             if key == "200":
-                latencies.append(time.perf_counter() - start)
+                latencies.append(time.perf_counter_ns() - start)
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
@@ -114,16 +113,45 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def level_row(artifact: Path, meta: dict[str, Any], model: str, level: int, result: dict[str, Any], serve_args: str) -> dict[str, Any]:
+    """The results row of one concurrency level (the caller keeps only levels with answered requests)."""
+    from lsnet.bench.stats import summarize
+
+    stats = summarize(result["latencies"], batch=1)
+    ok = stats.iterations
+    errors = sum(n for k, n in result["statuses"].items() if k != "200")
+    return {
+        "target": artifact.name, "model": meta.get("variant", model), "runtime": "lsnet-serve/onnxruntime",
+        "device": "cpu", "precision": meta.get("precision", "fp32"), "ska": meta.get("ska"), "batch": 1,
+        "img_size": meta.get("img_size"), "concurrency": level, "iterations": ok, "errors": errors,
+        "statuses": result["statuses"], "latency_ms": stats.latency_dict(),
+        "throughput_ips": ok / result["elapsed"], "status": "ok" if errors == 0 else f"error: {result['statuses']}",
+        "metadata": {"serve_args": serve_args, "elapsed_s": result["elapsed"]},
+    }
+
+
+def environment() -> dict[str, Any]:
+    """The harness's environment record plus the HTTP stack's versions."""
+    from lsnet.bench.environment import describe
+    from lsnet.export.metadata import package_version
+
+    env = describe("cpu")
+    env["versions"].update({name: package_version(name) for name in ("uvicorn", "starlette", "httpx")})
+    env["source"] = "bench/loadtest.py"
+    return env
+
+
 def main() -> None:
-    from lsnet.bench.artifacts import fp32_and_int8
-    from lsnet.bench.results_io import default_results_path, environment, latency_summary
-    from lsnet.export.metadata import timestamp
+    from lsnet.bench import results
+    from lsnet.bench.artifacts import add_export_options, fp32_and_int8
+    from lsnet.bench.commands import write_text
+    from lsnet.commands.options import parse_int_list
+    from lsnet.errors import LsnetError
+    from lsnet.export.artifact import read_sidecar
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="lsnet_t")
-    parser.add_argument("--weights", type=Path, default=None)
+    add_export_options(parser)
     parser.add_argument("--artifacts", type=Path, nargs="*", default=None, help="serve these instead of exporting FP32+INT8")
-    parser.add_argument("--calib", default="64", help="INT8 calibration: image folder or number of synthetic images")
     parser.add_argument("--concurrency", default="1,4,16")
     parser.add_argument("--requests", type=int, default=400, help="requests per concurrency level (after warm-up)")
     parser.add_argument("--warmup", type=int, default=20)
@@ -131,46 +159,42 @@ def main() -> None:
     parser.add_argument("--serve-args", default="--max-batch 16 --max-wait-ms 5 --queue-size 64", help="extra lsnet serve options")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    levels = [int(c) for c in args.concurrency.split(",")]
+    levels = parse_int_list(args.concurrency, "--concurrency")
 
     with tempfile.TemporaryDirectory() as tmp:
-        artifacts = args.artifacts or list(fp32_and_int8(args.model, args.weights, Path(tmp), args.calib).values())
-        image, rows = test_image(), []
-        for artifact in artifacts:
-            meta = json.loads(Path(str(artifact) + ".json").read_text()) if Path(str(artifact) + ".json").is_file() else {}
+        artifacts = args.artifacts or list(fp32_and_int8(args.model, args.weights, Path(tmp), args.calib, args.img_size).values())
+        image, rows, skipped = test_image(), [], []
+        for artifact in map(Path, artifacts):
+            meta = read_sidecar(artifact)
             server = Server(artifact, args.serve_args.split())
             try:
                 server.wait_ready()
                 asyncio.run(run_level(server.url, image, 4, args.warmup, args.max_seconds))
                 for level in levels:
                     result = asyncio.run(run_level(server.url, image, level, args.requests, args.max_seconds))
-                    ok = len(result["latencies"])
-                    errors = sum(n for k, n in result["statuses"].items() if k != "200")
-                    print(f"{Path(artifact).name} c={level}: {ok} ok, {errors} errors, {ok / result['elapsed']:.1f} img/s", flush=True)
-                    rows.append({
-                        "target": Path(artifact).name, "model": meta.get("variant", args.model), "runtime": "lsnet-serve/onnxruntime",
-                        "device": "cpu", "precision": meta.get("precision", "fp32"), "ska": meta.get("ska"), "batch": 1,
-                        "img_size": meta.get("img_size"), "concurrency": level, "iterations": max(ok, 1), "errors": errors,
-                        "statuses": result["statuses"], "latency_ms": latency_summary(result["latencies"] or [0.0]),
-                        "throughput_ips": ok / result["elapsed"], "status": "ok" if errors == 0 and ok else f"error: {result['statuses']}",
-                        "metadata": {"serve_args": args.serve_args, "elapsed_s": result["elapsed"]},
-                    })
+                    print(f"{artifact.name} c={level}: {len(result['latencies'])} ok, statuses {result['statuses']}, "
+                          f"{len(result['latencies']) / result['elapsed']:.1f} img/s", flush=True)
+                    if result["latencies"]:
+                        rows.append(level_row(artifact, meta, args.model, level, result, args.serve_args))
+                    else:
+                        skipped.append({"label": f"{artifact.name} c={level}", "batch": 1, "reason": f"no request answered: {result['statuses']}"})
             finally:
                 server.stop()
-    data = {
-        "schema": "lsnet-bench/1", "created": timestamp(), "environment": environment("bench/loadtest.py"),
-        "settings": {"protocol": "closed-loop HTTP load on loopback: N concurrent clients, one image per request, "
-                     f"{args.warmup} warm-up requests, at most {args.requests} requests or {args.max_seconds} s per level",
-                     "warmup_iters": args.warmup},
-        "rows": rows,
-    }
-    out = args.out or default_results_path("serve")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(data, indent=1) + "\n")
-    out.with_suffix(".md").write_text(markdown(rows))
+    if not rows:
+        raise LsnetError(f"no concurrency level got an answer ({skipped[0]['reason']}); check --serve-args and the artifacts.")
+    doc = results.document(rows, environment(), {
+        "protocol": "closed-loop HTTP load on loopback: N concurrent clients, one image per request, "
+                    f"{args.warmup} warm-up requests, at most {args.requests} requests or {args.max_seconds} s per level",
+        "warmup_iters": args.warmup, "timer": "perf_counter_ns", "skipped": skipped,
+    })
+    out = args.out or results.default_path("serve")
+    results.write(results.validate(doc, str(out)), out)
+    write_text(out.with_suffix(".md"), markdown(rows))
     print(markdown(rows))
     print(f"wrote {out} and {out.with_suffix('.md')}")
 
 
 if __name__ == "__main__":
-    main()
+    from lsnet.bench.commands import run_script
+
+    run_script(main)

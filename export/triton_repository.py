@@ -11,7 +11,6 @@ Layout written (``path`` is the repository folder):
 import copy
 import functools
 import importlib.util
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,13 +168,13 @@ def export_triton_repository(model: nn.Module, options: ExportOptions, path: Pat
 
 def embed_triton_metadata(path: Path, metadata: dict[str, Any]) -> None:
     """Embedder hook: the sidecar beside the model file (and inside it for ONNX), so runners find it."""
-    from lsnet.export.artifact import sidecar_path
+    from lsnet.export.artifact import sidecar_path, write_json_atomic
     from lsnet.export.onnx_exporter import embed_onnx_metadata
 
     model_file = Path(path) / metadata["triton"]["model_file"]
     if model_file.suffix == ".onnx":
         embed_onnx_metadata(model_file, metadata)
-    sidecar_path(model_file).write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+    write_json_atomic(sidecar_path(model_file), metadata)
 
 
 @functools.cache

@@ -71,6 +71,29 @@ def test_validate_rejects_malformed_documents(mutate, message: str) -> None:
     assert "\n" not in str(info.value)
 
 
+def load_test_doc(throughput_ips: float) -> dict:
+    """A load-test document (rows measured outside the harness): 4 requests in flight, 20 ms mean latency each."""
+    row = {
+        "target": "lsnet_t.onnx", "runtime": "lsnet-serve/onnxruntime", "device": "cpu", "precision": "fp32", "batch": 1,
+        "concurrency": 4, "latency_ms": {"p50": 19.0, "p90": 24.0, "p99": 30.0, "mean": 20.0, "std": 3.0, "min": 15.0},
+        "throughput_ips": throughput_ips, "iterations": 100,
+    }
+    return results.document([row], dict(ENV), {"protocol": "closed-loop HTTP load"})
+
+
+def test_load_test_throughput_is_bounded_by_concurrency(tmp_path: Path) -> None:
+    # 4 in flight at 20 ms each: up to 200 img/s, though not 1 / mean latency (50 img/s) as for a single stream
+    doc = results.validate(load_test_doc(180.0))
+    assert doc["schema"] == results.SCHEMA and results.read(results.write(doc, tmp_path / "serve.json")) == doc
+    with pytest.raises(InvalidResultsError, match="exceeds concurrency x batch / mean latency"):
+        results.validate(load_test_doc(260.0))
+
+
+def test_default_path_is_under_bench_results() -> None:
+    path = results.default_path("serve")
+    assert path.parent == results.RESULTS_DIR and path.name.startswith("serve_") and path.suffix == ".json"
+
+
 def test_import_accepts_swift_results_and_names_the_device(tmp_path: Path) -> None:
     source = tmp_path / "phone.json"
     source.write_text(json.dumps(swift_doc()))

@@ -1,7 +1,6 @@
 """Overload, failures and shutdown of the real server: 503 at once when full, one answer per request, drain."""
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -93,34 +92,17 @@ def test_shutdown_finishes_in_flight_requests(torch_runner) -> None:
     assert answers == [200] * 4 and sum(slow.batches) == 4
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_cli_serves_and_stops_cleanly_on_sigint() -> None:
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lsnet.cli", "serve", "lsnet_t", "--port", str(port), "--max-batch", "4", "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    from lsnet.bench.loadtest import Server  # the load test's own server handle: `lsnet serve` on a free loopback port
+
+    server = Server(Path("lsnet_t"), ["--max-batch", "4"])
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
-                time.sleep(0.2)
-        assert health.json()["status"] == "ok"
-        r = httpx.post(f"http://127.0.0.1:{port}/predict", content=image_bytes(1), headers={"content-type": "image/jpeg"}, timeout=30)
+        server.wait_ready(60)
+        assert httpx.get(f"{server.url}/health", timeout=5).json()["status"] == "ok"
+        r = httpx.post(f"{server.url}/predict", content=image_bytes(1), headers={"content-type": "image/jpeg"}, timeout=30)
         assert r.status_code == 200 and r.json()["model"] == "lsnet_t"
     finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0
+        assert server.stop() == 0
 
 
 def test_cli_rejects_bad_settings_in_one_line() -> None:

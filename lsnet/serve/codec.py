@@ -68,8 +68,9 @@ def _multipart_uploads(content_type: str, body: bytes) -> list[Upload]:
 
 def decode_images(uploads: list[Upload], metadata: dict, size: tuple[int, int]) -> np.ndarray:
     """Decode and preprocess every upload into an (N, 3, H, W) float32 batch; 400 for a non-image."""
-    from lsnet.preprocess import ImageReadError, load_image, preprocess
+    from lsnet.preprocess import ImageReadError, load_image, preprocess_from_metadata
 
+    fields = {**metadata, "img_size": list(size)}
     arrays = []
     for i, upload in enumerate(uploads):
         try:
@@ -77,16 +78,13 @@ def decode_images(uploads: list[Upload], metadata: dict, size: tuple[int, int]) 
         except ImageReadError:
             label = upload.name or f"image {i}"
             raise RequestError(400, f"{label} is not a readable image: send JPEG, PNG or WebP bytes.") from None
-        arrays.append(
-            preprocess(image, size, metadata["mean"], metadata["std"], metadata["crop_pct"], metadata["interpolation"])
-        )
+        arrays.append(preprocess_from_metadata(image, fields))
     return np.stack(arrays)
 
 
 def top_k(logits: np.ndarray, labels: list[str], k: int) -> list[dict]:
-    """The k best classes of one logits row with softmax probabilities."""
-    z = np.asarray(logits, dtype=np.float64)
-    probs = np.exp(z - z.max())
-    probs /= probs.sum()
-    best = np.argsort(-probs)[: min(k, probs.size)]
-    return [{"index": int(i), "label": labels[i], "score": float(probs[i])} for i in best]
+    """The k best classes of one logits row with softmax probabilities (``lsnet predict``'s top-k, API field names)."""
+    from lsnet.commands.predict import top_k as predict_top_k
+
+    (best,) = predict_top_k(np.asarray(logits, dtype=np.float64)[None], k, labels)
+    return [{"index": b["class"], "label": b["label"], "score": b["probability"]} for b in best]
