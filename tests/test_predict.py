@@ -59,10 +59,12 @@ def test_unreadable_image_is_one_line(tmp_path, image_png):
 
 
 def test_demo_runs_offline(tmp_path):
-    proc = run_cli("demo", "--out", str(tmp_path), "--rounds", "1", env={"HF_HUB_OFFLINE": "1"})
+    proc = run_cli("demo", "--out", str(tmp_path), "--rounds", "1", "--min-time", "0.3", env={"HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 0, proc.stderr
     assert "WARNING: no --weights" in proc.stderr
-    assert "parity: PASSED" in proc.stdout and "onnxruntime cpu" in proc.stdout and "pytorch eager" in proc.stdout
+    assert "parity: PASSED" in proc.stdout
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and " | 1 | " in line]
+    assert [row.split(" | ")[3] for row in rows] == ["pytorch", "onnxruntime"]
     assert (tmp_path / "lsnet_t.onnx").is_file() and (tmp_path / "lsnet_t.onnx.json").is_file()
 
 
