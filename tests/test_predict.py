@@ -64,7 +64,7 @@ def test_demo_runs_offline(tmp_path):
     assert "WARNING: no --weights" in proc.stderr
     assert "parity: PASSED" in proc.stdout
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and " | 1 | " in line]
-    assert [row.split(" | ")[3] for row in rows] == ["pytorch", "onnxruntime"]
+    assert [row.split(" | ")[2] for row in rows] == ["pytorch", "onnxruntime"]
     assert (tmp_path / "lsnet_t.onnx").is_file() and (tmp_path / "lsnet_t.onnx.json").is_file()
 
 
