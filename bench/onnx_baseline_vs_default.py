@@ -1,147 +1,75 @@
-"""Straightforward ONNX export (baseline) vs lsnet's default ONNX export, timed interleaved in ONNX Runtime.
+"""Straightforward ONNX export (baseline) vs lsnet's default ONNX export, timed with the ``lsnet bench`` harness.
 
-    python -m lsnet.bench.onnx_baseline_vs_default --out bench/results/onnx_baseline_vs_default_cpu.json
+    python -m lsnet.bench.onnx_baseline_vs_default --threads 2 --min-time 20 --rounds 20 --ska shift \\
+        --out bench/results/onnx_baseline_vs_default_cpu.json
 
-Exports both (seeded random init: latency does not depend on the weight values) into a temporary
-folder, opens them in ONNX Runtime on the CPU on one shared thread pool, and times them round-robin
-so that a shared machine's drifts hit both alike. Optional extra targets: other SKA formulations of
-the default export (``--ska shift``) and session-option variants (``--session-variants``). Writes a
-results file of schema ``lsnet-bench/1``; ``ratio_to_first`` is relative to the baseline.
+Exports the baseline (``baseline=True``: unfold SKA, legacy exporter, no simplification), the default export
+and, with ``--ska``, the default export with other SKA formulations (seeded random init: latency does not depend
+on the weight values), then runs them exactly as ``lsnet bench baseline.onnx default.onnx ...`` would:
+interleaved rounds on one shared ONNX Runtime thread pool, ``ratio_to_first`` relative to the baseline, a
+``lsnet-bench/1`` results file and the markdown table beside it.
 """
 import argparse
-import json
-import os
-import platform
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from lsnet.export.metadata import timestamp, tool_versions
 
-# All sessions share one process-wide ORT thread pool (ORT's default spinning kept): with a pool per
-# session, the workers of the session that just ran keep spinning while the next one runs and steal
-# its cores, which penalizes whichever target comes next in the round-robin.
-SESSION_VARIANTS = {
-    "graph optimization extended (no NCHWc layout)": {"graph_optimization": "extended"},
-}
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (or the platform's processor string)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def export_targets(model: str, folder: Path, skas: list[str], session_variants: bool) -> list[tuple[str, Path, dict]]:
-    """(label, .onnx path, runner options) for the baseline, the default, and the requested extras."""
-    from lsnet.export import export
-
-    baseline = export(model, "onnx", baseline=True, output=folder / "baseline.onnx").path
-    default = export(model, "onnx", output=folder / "default.onnx")
-    targets = [("baseline (unfold SKA, no simplification)", baseline, {}),
-               (f"default ({default.metadata['ska']} SKA)", default.path, {})]
-    for ska in skas:
-        path = export(model, "onnx", ska=ska, output=folder / f"ska_{ska}.onnx").path
-        targets.append((f"default with {ska} SKA", path, {}))
-    if session_variants:
-        targets += [(f"default, {label}", default.path, opts) for label, opts in SESSION_VARIANTS.items()]
-    return targets
-
-
-def run(model: str = "lsnet_t", threads: int = 2, batch: int = 1, rounds: int = 20, iters: int = 20,
-        skas: list[str] | None = None, session_variants: bool = False) -> dict[str, Any]:
-    """Export, time interleaved, and return a ``lsnet-bench/1`` results document."""
-    from lsnet.commands.demo import demo_benchmark
-    from lsnet.export.artifact import read_sidecar
-    from lsnet.runtimes.onnxruntime_runner import OnnxRuntimeRunner
-
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    import onnxruntime as ort
-
-    with tempfile.TemporaryDirectory() as tmp:
-        # export (and validate) in a child process: the shared pool must exist before ORT's first session here
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
-            targets = child.submit(export_targets, model, Path(tmp), skas or [], session_variants).result()
-        ort.set_global_thread_pool_sizes(threads, 1)  # every session below runs on this one pool
-        runners = {label: OnnxRuntimeRunner(path, shared_threads=True, **opts) for label, path, opts in targets}
-        try:
-            rows = demo_benchmark(runners, batch=batch, rounds=rounds, iters=iters)
-        finally:
-            for runner in runners.values():
-                runner.close()
-        sidecars = {label: read_sidecar(path) for label, path, _ in targets}
-    return {
-        "schema": "lsnet-bench/1",
-        "created": timestamp(),
-        "environment": {
-            "machine": f"{cpu_name()} ({os.cpu_count()} cores)",
-            "os": f"{platform.system()} {platform.release()} {platform.machine()}",
-            "cpu": cpu_name(),
-            "cores": os.cpu_count(),
-            "threads": threads,
-            "gpu": None,
-            "python": platform.python_version(),
-            "versions": tool_versions("onnx", "onnxruntime", "onnxslim"),
-            "source": "lsnet.bench.onnx_baseline_vs_default",
-        },
-        "settings": {
-            "warmup_iters": 5,
-            "rounds": rounds,
-            "protocol": f"interleaved round-robin: {rounds} rounds x {iters} calls per target, "
-                        "per-call perf_counter latencies pooled; ORT CPU EP, I/O binding, batch "
-                        f"{batch}, one shared intra-op thread pool of {threads} threads (ORT default spinning)",
-        },
-        "rows": [to_schema_row(row, model, batch, sidecars[row["runtime"]]) for row in rows],
-    }
-
-
-def to_schema_row(row: dict[str, Any], model: str, batch: int, sidecar: dict[str, Any]) -> dict[str, Any]:
-    """One timing row in the results schema."""
-    return {
-        "target": row["runtime"],
-        "model": model,
-        "runtime": "onnxruntime",
-        "device": "cpu",
-        "precision": sidecar.get("precision", "fp32"),
-        "ska": sidecar.get("ska"),
-        "batch": batch,
-        "img_size": sidecar.get("img_size"),
-        "latency_ms": {k: row[f"{k}_ms"] for k in ("p50", "p90", "p99", "mean", "std", "min")},
-        "throughput_ips": batch / row["mean_ms"] * 1e3,
-        "iterations": row["iterations"],
-        "ratio_to_first": row["ratio_to_first"],
-        "status": "ok",
-        "metadata": {k: sidecar.get(k) for k in ("opset", "ska", "baseline", "simplified", "rewrites", "shapes_annotated")},
-    }
-
-
-def main() -> None:
-    """Command-line entry point."""
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options (``argv`` None: sys.argv)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="lsnet_t")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--iters", type=int, default=20)
-    parser.add_argument("--ska", action="append", default=[], help="extra SKA formulation to time (repeatable)")
-    parser.add_argument("--session-variants", action="store_true", help="also time session-option variants")
-    parser.add_argument("--out", type=Path, required=True, help="results JSON file")
-    args = parser.parse_args()
-    from lsnet.export.artifact import write_json_atomic
+    parser.add_argument("--img-size", type=int, default=224)
+    parser.add_argument("--ska", action="append", default=[], help="also time the default export with this SKA (repeatable)")
+    parser.add_argument("--batches", default="1", help="batch sizes to sweep, e.g. 1,8")
+    parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: all cores)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per configuration")
+    parser.add_argument("--min-time", type=float, default=3.0, help="timed seconds per configuration, over all rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds interleaved across the exports")
+    parser.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/onnx_baseline_vs_default_<host>_<date>.json)")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    return parser.parse_args(argv)
 
-    results = run(args.model, args.threads, args.batch, args.rounds, args.iters, args.ska, args.session_variants)
-    write_json_atomic(args.out, results)
-    for row in results["rows"]:
-        print(f"{row['target']:52s} p50 {row['latency_ms']['p50']:7.2f} ms  x{row['ratio_to_first']:.3f}")
-    print(f"wrote {args.out}")
+
+def export_targets(model: str, img_size: int, folder: Path, skas: list[str]) -> list[str]:
+    """Paths of the baseline, the default and the extra-SKA exports of ``model`` in ``folder``."""
+    from lsnet.export import export
+
+    paths = [export(model, "onnx", img_size=img_size, baseline=True, output=folder / "baseline.onnx").path,
+             export(model, "onnx", img_size=img_size, output=folder / "default.onnx").path]
+    paths += [export(model, "onnx", img_size=img_size, ska=ska, output=folder / f"ska_{ska}.onnx").path for ska in skas]
+    return [str(p) for p in paths]
+
+
+def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """Export into ``folder`` and measure with the harness; the results document."""
+    from lsnet.bench.commands import run_sweep
+    from lsnet.bench.harness import Settings
+    from lsnet.bench.targets import open_targets
+    from lsnet.commands.options import parse_int_list
+
+    batches = parse_int_list(args.batches, "--batches")
+    settings = Settings(args.warmup, 3, args.min_time, args.rounds)
+    candidates = open_targets(export_targets(args.model, args.img_size, folder, args.ska), "cpu", threads=args.threads)
+    doc = run_sweep(candidates, batches, "cpu", args.threads, settings, args.quiet)
+    doc["environment"]["source"] = "bench/onnx_baseline_vs_default.py"
+    return doc
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Run the comparison, print the table and write the results; returns the results path."""
+    from lsnet.bench.commands import emit
+    from lsnet.bench.results import default_path
+
+    args = parse_args(argv)
+    out = args.out or default_path("onnx_baseline_vs_default")
+    with tempfile.TemporaryDirectory() as tmp:
+        doc = benchmark(args, Path(tmp))
+    emit(doc, out, None, None)
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    from lsnet.bench.commands import run_script
+
+    run_script(main)

@@ -34,21 +34,15 @@ def providers_for(ort: Any, device: str) -> list[str]:
 
 
 def session_options(ort: Any, threads: int | None, graph_optimization: str, spinning: bool | None,
-                    profile_prefix: str | None, shared_threads: bool = False) -> Any:
-    """SessionOptions from plain arguments (threads = intra-op threads; None = ORT's default).
-
-    ``shared_threads`` runs on the process-wide pool of ``ort.set_global_thread_pool_sizes`` instead
-    of a per-session pool (several sessions timed in turn then do not leave spinning workers behind).
-    """
+                    profile_prefix: str | None) -> Any:
+    """SessionOptions from plain arguments (threads = intra-op threads; None = ORT's default)."""
     from lsnet.choices import pick
 
     level = GRAPH_OPTIMIZATION_LEVELS[pick("graph optimization level", graph_optimization, GRAPH_OPTIMIZATION_LEVELS)]
     options = ort.SessionOptions()
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
     options.log_severity_level = 3
-    if shared_threads:
-        options.use_per_session_threads = False
-    elif threads:
+    if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     if spinning is not None:
@@ -72,7 +66,6 @@ class OnnxRuntimeRunner(Runner):
         graph_optimization: str = "all",
         spinning: bool | None = None,
         profile_prefix: str | None = None,
-        shared_threads: bool = False,
     ) -> None:
         from lsnet.export.artifact import read_sidecar
 
@@ -81,7 +74,7 @@ class OnnxRuntimeRunner(Runner):
         if not self.path.is_file():
             raise CheckpointError(f"ONNX model not found: {self.path}; pass the path of an exported .onnx file.")
         chosen = providers or providers_for(ort, device)
-        options = session_options(ort, threads, graph_optimization, spinning, profile_prefix, shared_threads)
+        options = session_options(ort, threads, graph_optimization, spinning, profile_prefix)
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=chosen)
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph types

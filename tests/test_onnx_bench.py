@@ -16,9 +16,9 @@ jsonschema = pytest.importorskip("jsonschema")
 def test_smoke_run_writes_schema_valid_results(tmp_path):
     out = tmp_path / "results.json"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    # a subprocess: the script installs a process-wide ORT thread pool that other tests must not inherit
+    # a subprocess: the harness installs a process-wide ORT thread pool that other tests must not inherit
     proc = subprocess.run(
-        [sys.executable, "-m", "lsnet.bench.onnx_baseline_vs_default", "--rounds", "1", "--iters", "2", "--out", str(out)],
+        [sys.executable, "-m", "lsnet.bench.onnx_baseline_vs_default", "--rounds", "1", "--warmup", "0", "--min-time", "0.2", "--quiet", "--out", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
@@ -26,4 +26,4 @@ def test_smoke_run_writes_schema_valid_results(tmp_path):
     jsonschema.validate(results, json.loads((REPO / "bench" / "schemas" / "results.schema.json").read_text()))
     baseline, default = results["rows"]
     assert baseline["ratio_to_first"] == 1.0 and baseline["ska"] == "unfold" and baseline["metadata"]["baseline"]
-    assert default["ska"] == "conv_im2col" and default["iterations"] == 2
+    assert default["ska"] == "conv_im2col" and default["iterations"] >= 1 and default["ratio_to_first"] > 0
