@@ -27,10 +27,12 @@ def save(fig: Any, path: Path) -> Path:
 
 
 def series(docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Rows grouped by 'target (runtime, machine)'."""
+    """Model-latency rows grouped by 'target (runtime, machine)'; HTTP load-test rows (per concurrency) are left out."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for doc in docs:
         for rec in flat_rows(doc):
+            if rec["concurrency"] is not None:
+                continue
             groups.setdefault(f"{rec['target']} ({rec['runtime']}, {rec['machine']})", []).append(rec)
     return groups
 
@@ -39,16 +41,18 @@ def latency_vs_batch(docs: list[dict[str, Any]], path: Path) -> Path:
     """p50 latency per image against batch, one line per target and runtime (log-log)."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
-    for name, recs in series(docs).items():
+    colors = plt.get_cmap("tab20").colors
+    for i, (name, recs) in enumerate(series(docs).items()):
         recs = sorted(recs, key=lambda r: r["batch"])
-        ax.plot([r["batch"] for r in recs], [r["p50_ms"] / r["batch"] for r in recs], marker="o", label=name)
+        style = {"color": colors[i % len(colors)], "linestyle": ("-", "--", ":")[i // len(colors) % 3]}
+        ax.plot([r["batch"] for r in recs], [r["p50_ms"] / r["batch"] for r in recs], marker="o", label=name, **style)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("batch")
     ax.set_ylabel("p50 latency per image (ms)")
     ax.set_title("Latency vs batch")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes, never over the lines
     return save(fig, path)
 
 

@@ -9,17 +9,18 @@ from lsnet.bench import results
 # lsnet_t ONNX Runtime batch-1 p50 over the peer's, and the most it may be (the project's performance target)
 PEER_TARGETS = (("efficientvit_m4", 1.0), ("mobilenetv3_large_100", 1.25))
 COLUMNS = (
-    "machine", "target", "runtime", "device", "precision", "ska", "batch",
+    "machine", "target", "runtime", "device", "precision", "ska", "batch", "concurrency",
     "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "min_ms", "throughput_ips", "peak_memory_mb", "ratio_to_first",
 )
-HEADERS = ("Machine", "Target", "Runtime", "Device", "Precision", "SKA", "Batch",
+HEADERS = ("Machine", "Target", "Runtime", "Device", "Precision", "SKA", "Batch", "Clients",
            "p50 ms", "p90 ms", "p99 ms", "mean ms", "std ms", "min ms", "img/s", "peak MiB", "x first")
 
 
 def flat_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of one results file as flat records with the machine they ran on."""
     env = doc["environment"]
-    machine = env["machine"] if env.get("source", "lsnet bench") == "lsnet bench" else f"{env['machine']} ({env['os']})"
+    from_here = env.get("source", "lsnet bench").startswith(("lsnet", "bench/")) and not env.get("imported_from")
+    machine = env["machine"] if from_here else f"{env['machine']} ({env['os']})"  # other devices show their OS
     out = []
     for r in doc["rows"]:
         lat = r["latency_ms"]
@@ -35,6 +36,7 @@ def flat_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "throughput_ips": r["throughput_ips"],
             "peak_memory_mb": r.get("peak_memory_mb"),
             "ratio_to_first": r.get("ratio_to_first"),
+            "concurrency": r.get("concurrency"),
         })
     return out
 

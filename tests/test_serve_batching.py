@@ -105,3 +105,17 @@ def test_fixed_batch_artifacts_get_padded_batches() -> None:
     assert [f.result(5)[0] for f in batcher.submit(images(2, offset=3))] == [3.0, 4.0]
     batcher.close(5)
     assert seen == [4]
+
+
+def test_listening_socket_is_tcp_with_nodelay():
+    """asyncio only sets TCP_NODELAY on IPPROTO_TCP sockets; without it keep-alive responses wait for delayed ACKs."""
+    import socket
+
+    from lsnet.serve.command import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
