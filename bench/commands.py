@@ -160,6 +160,25 @@ def run(
     emit(doc, out, csv_path, plot)
 
 
+def sweep_artifacts(
+    make_paths: Callable[[], list[str]], args: Any, source: str, annotate: Callable[[Any], None] | None = None
+) -> dict[str, Any]:
+    """For the bench/ scripts: check the script's ``--batches/--warmup/--min-time/--rounds`` options, then export
+    (``make_paths``), open the artifacts on the CPU and run the interleaved sweep; the document names ``source``."""
+    from lsnet.bench.harness import Settings
+    from lsnet.bench.targets import open_targets
+
+    batches = parse_int_list(args.batches, "--batches")
+    settings = Settings(args.warmup, 3, args.min_time, args.rounds)  # bad options fail before any export
+    candidates = open_targets(make_paths(), "cpu", threads=args.threads)
+    for candidate in candidates:
+        if annotate:
+            annotate(candidate)
+    doc = run_sweep(candidates, batches, "cpu", args.threads, settings, args.quiet)
+    doc["environment"]["source"] = source
+    return doc
+
+
 def run_sweep(candidates: list[Any], batches: list[int], device: str, threads: Optional[int], settings: Any, quiet: bool) -> dict[str, Any]:
     """The interleaved sweep over ``batches``; closes the runners; returns the results document."""
     from lsnet.bench import environment, results

@@ -42,20 +42,13 @@ def add_int8_summary(candidate: Any) -> None:
 def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """Export FP32 and INT8 into ``folder`` and measure them with the harness; the results document."""
     from lsnet.bench.artifacts import fp32_and_int8
-    from lsnet.bench.commands import run_sweep
-    from lsnet.bench.harness import Settings
-    from lsnet.bench.targets import open_targets
-    from lsnet.commands.options import parse_int_list
+    from lsnet.bench.commands import sweep_artifacts
 
-    batches = parse_int_list(args.batches, "--batches")
-    settings = Settings(args.warmup, 3, args.min_time, args.rounds)
-    paths = fp32_and_int8(args.model, args.weights, folder, args.calib, args.img_size)
-    candidates = open_targets([str(paths["fp32"]), str(paths["int8"])], "cpu", threads=args.threads)
-    for candidate in candidates:
-        add_int8_summary(candidate)
-    doc = run_sweep(candidates, batches, "cpu", args.threads, settings, args.quiet)
-    doc["environment"]["source"] = "bench/int8_vs_fp32.py"
-    return doc
+    def export_both() -> list[str]:
+        paths = fp32_and_int8(args.model, args.weights, folder, args.calib, args.img_size)
+        return [str(paths["fp32"]), str(paths["int8"])]
+
+    return sweep_artifacts(export_both, args, "bench/int8_vs_fp32.py", add_int8_summary)
 
 
 def main(argv: list[str] | None = None) -> Path:

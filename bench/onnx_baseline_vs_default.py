@@ -43,17 +43,10 @@ def export_targets(model: str, img_size: int, folder: Path, skas: list[str]) -> 
 
 def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """Export into ``folder`` and measure with the harness; the results document."""
-    from lsnet.bench.commands import run_sweep
-    from lsnet.bench.harness import Settings
-    from lsnet.bench.targets import open_targets
-    from lsnet.commands.options import parse_int_list
+    from lsnet.bench.commands import sweep_artifacts
 
-    batches = parse_int_list(args.batches, "--batches")
-    settings = Settings(args.warmup, 3, args.min_time, args.rounds)
-    candidates = open_targets(export_targets(args.model, args.img_size, folder, args.ska), "cpu", threads=args.threads)
-    doc = run_sweep(candidates, batches, "cpu", args.threads, settings, args.quiet)
-    doc["environment"]["source"] = "bench/onnx_baseline_vs_default.py"
-    return doc
+    return sweep_artifacts(lambda: export_targets(args.model, args.img_size, folder, args.ska), args,
+                           "bench/onnx_baseline_vs_default.py")
 
 
 def main(argv: list[str] | None = None) -> Path:
