@@ -46,3 +46,20 @@ def test_info_other_resolution():
 def test_bad_input_is_one_line(args, needles):
     assert_one_line_error(run_cli(*args), *needles)
 
+
+
+@pytest.mark.parametrize("kind", ["missing", "garbage", "truncated", "other_variant"])
+def test_bad_checkpoints_through_the_cli_are_one_line(kind, tmp_path, make_official_checkpoint):
+    path = tmp_path / "w.pth"
+    if kind == "garbage":
+        path.write_bytes(b"not a checkpoint")
+    elif kind == "truncated":
+        data = make_official_checkpoint("lsnet_t").read_bytes()
+        path.write_bytes(data[: len(data) // 3])
+    elif kind == "other_variant":
+        path = make_official_checkpoint("lsnet_s")
+    needle = {"missing": "not found", "garbage": "cannot read", "truncated": "cannot read", "other_variant": "fits lsnet_s"}[kind]
+    out = tmp_path / "out"
+    proc = run_cli("export", "lsnet_t", "--weights", str(path), "-o", str(out / "t.onnx"))
+    assert_one_line_error(proc, needle)
+    assert not out.exists() or not any(out.iterdir())
