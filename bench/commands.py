@@ -160,6 +160,17 @@ def run(
     emit(doc, out, csv_path, plot)
 
 
+def add_sweep_options(parser: Any, default_batches: str, name: str) -> None:
+    """The argparse options ``sweep_artifacts`` reads, for the bench/ scripts; results default to bench/results/NAME_*."""
+    parser.add_argument("--batches", default=default_batches, help="batch sizes to sweep, e.g. 1,8")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per configuration")
+    parser.add_argument("--min-time", type=float, default=3.0, help="timed seconds per configuration, over all rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds interleaved across the artifacts")
+    parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: runtime's choice)")
+    parser.add_argument("--out", type=Path, default=None, help=f"results JSON (default bench/results/{name}_<host>_<date>.json)")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+
+
 def sweep_artifacts(
     make_paths: Callable[[], list[str]], args: Any, source: str, annotate: Callable[[Any], None] | None = None
 ) -> dict[str, Any]:

@@ -18,17 +18,12 @@ INT8_SUMMARY_KEYS = ("method", "kept_float", "calibration")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options (``argv`` None: sys.argv)."""
     from lsnet.bench.artifacts import add_export_options
+    from lsnet.bench.commands import add_sweep_options
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_export_options(parser)
-    parser.add_argument("--batches", default="1,8", help="batch sizes to sweep, e.g. 1,8")
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per configuration")
-    parser.add_argument("--min-time", type=float, default=3.0, help="timed seconds per configuration, over all rounds")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds interleaved across FP32 and INT8")
-    parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: runtime's choice)")
+    add_sweep_options(parser, "1,8", "int8_vs_fp32")
     parser.add_argument("--artifacts-dir", type=Path, default=None, help="keep the exported artifacts here (reused when present)")
-    parser.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/int8_vs_fp32_<host>_<date>.json)")
-    parser.add_argument("--quiet", action="store_true", help="no progress display")
     return parser.parse_args(argv)
 
 

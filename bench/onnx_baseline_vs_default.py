@@ -17,17 +17,13 @@ from typing import Any
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options (``argv`` None: sys.argv)."""
+    from lsnet.bench.commands import add_sweep_options
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="lsnet_t")
     parser.add_argument("--img-size", type=int, default=224)
     parser.add_argument("--ska", action="append", default=[], help="also time the default export with this SKA (repeatable)")
-    parser.add_argument("--batches", default="1", help="batch sizes to sweep, e.g. 1,8")
-    parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: all cores)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per configuration")
-    parser.add_argument("--min-time", type=float, default=3.0, help="timed seconds per configuration, over all rounds")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds interleaved across the exports")
-    parser.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/onnx_baseline_vs_default_<host>_<date>.json)")
-    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    add_sweep_options(parser, "1", "onnx_baseline_vs_default")
     return parser.parse_args(argv)
 
 
