@@ -33,6 +33,13 @@ class InputSpec:
             )
 
 
+def pad_batch(images: np.ndarray, size: int | None) -> np.ndarray:
+    """``images`` zero-padded along the batch axis to ``size`` (for fixed-batch artifacts); unchanged otherwise."""
+    if size is None or len(images) >= size:
+        return images
+    return np.concatenate([images, np.zeros((size - len(images), *images.shape[1:]), dtype=images.dtype)])
+
+
 @dataclass
 class RunnerInfo:
     """Describes an open runner for reports: runtime name, device, artifact metadata (sidecar)."""

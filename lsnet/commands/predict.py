@@ -8,7 +8,7 @@ import numpy as np
 import typer
 
 from lsnet.errors import LsnetError, UnknownOptionError
-from lsnet.runtimes.base import Runner
+from lsnet.runtimes.base import Runner, pad_batch
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,7 @@ def classify(runner: Runner, batch: np.ndarray, batch_size: int) -> np.ndarray:
     outputs = []
     for start in range(0, len(batch), step):
         chunk = batch[start : start + step]
-        count = len(chunk)
-        if fixed and count < fixed:
-            chunk = np.concatenate([chunk, np.zeros((fixed - count, *chunk.shape[1:]), chunk.dtype)])
-        outputs.append(runner.infer(chunk)[:count])
+        outputs.append(runner.infer(pad_batch(chunk, fixed))[: len(chunk)])
     return np.concatenate(outputs)
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lsnet.runtimes.base import pad_batch
+
 log = logging.getLogger(__name__)
 
 
@@ -112,10 +114,7 @@ class MicroBatcher:
                 self._run_batch(live)
 
     def _run_batch(self, items: list[_Item]) -> None:
-        images = np.stack([item.image for item in items])
-        if self.fixed_batch is not None and len(items) < self.fixed_batch:
-            pad = np.zeros((self.fixed_batch - len(items), *images.shape[1:]), dtype=images.dtype)
-            images = np.concatenate([images, pad])
+        images = pad_batch(np.stack([item.image for item in items]), self.fixed_batch)
         start = time.perf_counter()
         try:
             logits = np.asarray(self.infer(images))[: len(items)]
