@@ -5,7 +5,11 @@ ReorderInput) around every op it cannot run blocked. Squeeze-excite as PyTorch w
 (ReduceMean, then a broadcast Mul by an (N, C, 1, 1) gate) forces two such conversions per block
 and pushes every following residual Add out of the blocked layout. Written as GlobalAveragePool
 and a nearest Resize of the gate to (H, W) followed by a same-shape Mul, every op has a blocked
-kernel. The result is mathematically identical; parity is checked after export as always.
+kernel. Likewise the BatchNorm that follows SKA in an LS convolution has no blocked kernel when
+its input comes from SKA's reshapes, which leaves the LS residual Add and the FFN's residual Add
+after it in NCHW (a ReorderOutput, an Add and a ReorderInput each); written as the equal 1x1
+depthwise convolution, ORT reorders SKA's output once and fuses both residual Adds into convolutions.
+Every rewrite is mathematically identical; parity is checked after export as always.
 
 ``annotate_shapes`` stamps symbolic shapes on every tensor, so that ORT can prove that the two
 inputs of a Mul/Add share the dynamic batch dimension (without that proof it reorders them).
@@ -17,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lsnet.layers import SqueezeExcite
+from lsnet.fusion import bn_scale_shift
+from lsnet.layers import LSConv, SqueezeExcite
 
 
 class ResizeGateSqueezeExcite(SqueezeExcite):
@@ -34,16 +39,37 @@ class ResizeGateSqueezeExcite(SqueezeExcite):
         return x * gate
 
 
+class ConvBNLSConv(LSConv):
+    """LSConv with the same parameters, its output BatchNorm (eval mode) written as a 1x1 depthwise conv."""
+
+    def __init__(self, ls: LSConv) -> None:
+        nn.Module.__init__(self)
+        self.lkp, self.ska = ls.lkp, ls.ska
+        scale, shift = bn_scale_shift(ls.bn)
+        channels = scale.numel()
+        self.bn = nn.Conv2d(channels, channels, 1, groups=channels)
+        with torch.no_grad():
+            self.bn.weight.copy_(scale.view(channels, 1, 1, 1))
+            self.bn.bias.copy_(shift)
+
+
+REWRITES: dict[type, tuple[type, str]] = {
+    SqueezeExcite: (ResizeGateSqueezeExcite, "squeeze-excite x{}: GlobalAveragePool + nearest Resize gate + same-shape Mul"),
+    LSConv: (ConvBNLSConv, "LS conv output BatchNorm x{}: 1x1 depthwise Conv (residual Adds fused in the blocked layout)"),
+}
+
+
 def rewrite_for_ort(model: nn.Module) -> tuple[nn.Module, list[str]]:
     """A copy of ``model`` with the layout-friendly modules swapped in, and what was rewritten."""
     model = copy.deepcopy(model)
-    count = 0
+    counts = dict.fromkeys(REWRITES, 0)
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
-            if type(child) is SqueezeExcite:
-                setattr(module, name, ResizeGateSqueezeExcite(child))
-                count += 1
-    return model, [f"squeeze-excite x{count}: GlobalAveragePool + nearest Resize gate + same-shape Mul"] if count else []
+            if type(child) in REWRITES:
+                replacement, _ = REWRITES[type(child)]
+                setattr(module, name, replacement(child))
+                counts[type(child)] += 1
+    return model, [REWRITES[kind][1].format(count) for kind, count in counts.items() if count]
 
 
 def annotate_shapes(path: Path, notes: list[str]) -> bool:

@@ -2,8 +2,8 @@
 import torch
 
 from lsnet import create_model, reparameterize
-from lsnet.export.onnx_rewrites import ResizeGateSqueezeExcite, rewrite_for_ort
-from lsnet.layers import SqueezeExcite
+from lsnet.export.onnx_rewrites import ConvBNLSConv, ResizeGateSqueezeExcite, rewrite_for_ort
+from lsnet.layers import LSConv, SqueezeExcite
 
 
 def test_resize_gate_squeeze_excite_equals_the_original():
@@ -18,7 +18,31 @@ def test_rewritten_model_matches_and_original_is_untouched():
     model = reparameterize(create_model("lsnet_t", img_size=(160, 128)))
     rewritten, notes = rewrite_for_ort(model)
     assert notes and sum(isinstance(m, ResizeGateSqueezeExcite) for m in rewritten.modules()) > 0
+    assert sum(isinstance(m, ConvBNLSConv) for m in rewritten.modules()) > 0
     assert not any(isinstance(m, ResizeGateSqueezeExcite) for m in model.modules())
     x = torch.randn(2, 3, 160, 128)
     with torch.no_grad():
         torch.testing.assert_close(rewritten(x), model(x), rtol=1e-5, atol=1e-6)
+
+
+def test_conv_bn_ls_conv_equals_the_original():
+    torch.manual_seed(0)
+    ls = LSConv(64).eval()
+    with torch.no_grad():  # a BatchNorm that is not the identity, so that a wrong fold shows
+        ls.bn.weight.uniform_(0.5, 1.5)
+        ls.bn.bias.uniform_(-0.5, 0.5)
+        ls.bn.running_mean.uniform_(-0.5, 0.5)
+        ls.bn.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(3, 64, 9, 7)
+    rewritten = ConvBNLSConv(ls)
+    assert isinstance(rewritten.bn, torch.nn.Conv2d)
+    with torch.no_grad():
+        torch.testing.assert_close(rewritten(x), ls(x), rtol=1e-5, atol=1e-5)
+
+
+def test_every_ls_conv_and_squeeze_excite_is_rewritten():
+    model = reparameterize(create_model("lsnet_s"))
+    rewritten, notes = rewrite_for_ort(model)
+    assert not any(type(m) in (LSConv, SqueezeExcite) for m in rewritten.modules())
+    ls_count = sum(type(m) is LSConv for m in model.modules())
+    assert f"LS conv output BatchNorm x{ls_count}: 1x1 depthwise Conv (residual Adds fused in the blocked layout)" in notes
