@@ -49,7 +49,7 @@ def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
     else:
         from lsnet.export.onnx_rewrites import rewrite_for_ort
 
-        model, meta["rewrites"] = rewrite_for_ort(model)
+        model, meta["rewrites"] = rewrite_for_ort(model, options.rewrites)
     if options.half:
         from lsnet.export.onnx_half import half_model
 

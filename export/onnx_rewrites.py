@@ -18,6 +18,7 @@ Every rewrite is mathematically identical; parity is checked after export as alw
 inputs of a Mul/Add share the dynamic batch dimension (without that proof it reorders them).
 """
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,6 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lsnet.attention import Attention
+from lsnet.choices import suggest
+from lsnet.errors import UnknownOptionError
 from lsnet.fusion import bn_scale_shift
 from lsnet.layers import Conv2dBN, LSConv, SqueezeExcite
 
@@ -81,24 +84,55 @@ class FullWidthDepthwiseAttention(Attention):
         return self.attend(q, k, v)
 
 
-REWRITES: dict[type, tuple[type, str]] = {
-    SqueezeExcite: (ResizeGateSqueezeExcite, "squeeze-excite x{}: GlobalAveragePool + nearest Resize gate + same-shape Mul"),
-    LSConv: (ConvBNLSConv, "LS conv output BatchNorm x{}: 1x1 depthwise Conv (residual Adds fused in the blocked layout)"),
-    Attention: (FullWidthDepthwiseAttention, "attention x{}: q depthwise conv over all qkv channels before the split"),
+@dataclass(frozen=True)
+class Rewrite:
+    """One module swap: which module type it replaces, with what, and how the metadata describes it."""
+
+    original: type
+    replacement: type
+    description: str  # "{}": how many modules were swapped
+
+
+REWRITES: dict[str, Rewrite] = {
+    "squeeze-excite": Rewrite(
+        SqueezeExcite, ResizeGateSqueezeExcite, "squeeze-excite x{}: GlobalAveragePool + nearest Resize gate + same-shape Mul"
+    ),
+    "ls-bn": Rewrite(
+        LSConv, ConvBNLSConv, "LS conv output BatchNorm x{}: 1x1 depthwise Conv (residual Adds fused in the blocked layout)"
+    ),
+    "attention-dw": Rewrite(
+        Attention, FullWidthDepthwiseAttention, "attention x{}: q depthwise conv over all qkv channels before the split"
+    ),
 }
 
 
-def rewrite_for_ort(model: nn.Module) -> tuple[nn.Module, list[str]]:
-    """A copy of ``model`` with the layout-friendly modules swapped in, and what was rewritten."""
+def parse_rewrites(text: str) -> list[str]:
+    """'all', 'none' or a comma-separated list of rewrite names -> the names, checked."""
+    text = text.strip().lower()
+    if text == "all":
+        return list(REWRITES)
+    if text == "none":
+        return []
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    for name in names:
+        if name not in REWRITES:
+            raise UnknownOptionError(
+                f"unknown rewrite '{name}': use all, none or a comma list of {', '.join(REWRITES)}.{suggest(name, REWRITES)}"
+            )
+    return names
+
+
+def rewrite_for_ort(model: nn.Module, rewrites: str = "all") -> tuple[nn.Module, list[str]]:
+    """A copy of ``model`` with the chosen layout-friendly modules swapped in, and what was rewritten."""
+    chosen = {REWRITES[name].original: REWRITES[name] for name in parse_rewrites(rewrites)}
     model = copy.deepcopy(model)
-    counts = dict.fromkeys(REWRITES, 0)
+    counts = dict.fromkeys(chosen, 0)
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
-            if type(child) in REWRITES:
-                replacement, _ = REWRITES[type(child)]
-                setattr(module, name, replacement(child))
+            if type(child) in chosen:
+                setattr(module, name, chosen[type(child)].replacement(child))
                 counts[type(child)] += 1
-    return model, [REWRITES[kind][1].format(count) for kind, count in counts.items() if count]
+    return model, [chosen[kind].description.format(count) for kind, count in counts.items() if count]
 
 
 def annotate_shapes(path: Path, notes: list[str]) -> bool:

@@ -21,6 +21,7 @@ class ExportOptions:
     dynamic_batch: bool = True
     opset: int = 18
     simplify: bool = True
+    rewrites: str = "all"  # ONNX Runtime layout rewrites: all, none or a comma list (export/onnx_rewrites.py)
     baseline: bool = False  # the straightforward export kept as a performance baseline
     int8: bool = False
     calib: str | None = None  # image folder or a number of synthetic images

@@ -27,3 +27,15 @@ def test_smoke_run_writes_schema_valid_results(tmp_path):
     baseline, default = results["rows"]
     assert baseline["ratio_to_first"] == 1.0 and baseline["ska"] == "unfold" and baseline["metadata"]["baseline"]
     assert default["ska"] == "conv_im2col" and default["iterations"] >= 1 and default["ratio_to_first"] > 0
+
+
+def test_rewrite_ablations_drop_each_rewrite_exactly_once():
+    from lsnet.bench.onnx_baseline_vs_default import rewrite_ablations
+    from lsnet.export.onnx_rewrites import REWRITES, parse_rewrites
+
+    ablations = rewrite_ablations()
+    assert ablations.pop("rewrites_none") == "none"
+    assert len(ablations) == len(REWRITES)
+    for name in REWRITES:
+        kept = parse_rewrites(ablations[f"without_{name.replace('-', '_')}"])
+        assert sorted(kept) == sorted(set(REWRITES) - {name})

@@ -65,6 +65,7 @@ def test_cli_unknown_format_and_foreign_option_are_one_line():
     proc = run_cli("export", "lsnet_t", "--deployment-target", "iOS17")
     assert_one_line_error(proc, "--deployment-target does not apply to format 'onnx'")
     assert_one_line_error(run_cli("export", "lsnet_t", "--batch-range", "8,1,4"), "MIN <= OPT <= MAX")
+    assert_one_line_error(run_cli("export", "lsnet_t", "--rewrites", "ls_bn"), "unknown rewrite 'ls_bn'", "ls-bn")
 
 
 def test_cli_validate_missing_artifact(tmp_path):

@@ -1,9 +1,18 @@
 """Export-time rewrites for ONNX Runtime are exact replacements of the modules they swap."""
+import pytest
 import torch
 
 from lsnet import create_model, reparameterize
 from lsnet.attention import Attention
-from lsnet.export.onnx_rewrites import ConvBNLSConv, FullWidthDepthwiseAttention, ResizeGateSqueezeExcite, rewrite_for_ort
+from lsnet.errors import UnknownOptionError
+from lsnet.export.onnx_rewrites import (
+    REWRITES,
+    ConvBNLSConv,
+    FullWidthDepthwiseAttention,
+    ResizeGateSqueezeExcite,
+    parse_rewrites,
+    rewrite_for_ort,
+)
 from lsnet.layers import LSConv, SqueezeExcite
 
 
@@ -61,3 +70,19 @@ def test_full_width_depthwise_attention_equals_the_original():
     for original in (attention, reparameterize(attention)):
         with torch.no_grad():
             torch.testing.assert_close(FullWidthDepthwiseAttention(original)(x), original(x), rtol=1e-5, atol=1e-5)
+
+
+def test_rewrites_are_chosen_by_name():
+    model = reparameterize(create_model("lsnet_t"))
+    only_se, notes = rewrite_for_ort(model, "squeeze-excite")
+    assert len(notes) == 1 and notes[0].startswith("squeeze-excite x")
+    assert any(type(m) is LSConv for m in only_se.modules()) and any(type(m) is Attention for m in only_se.modules())
+    untouched, notes = rewrite_for_ort(model, "none")
+    assert notes == [] and not any(isinstance(m, (ConvBNLSConv, FullWidthDepthwiseAttention)) for m in untouched.modules())
+    assert parse_rewrites("all") == list(REWRITES)
+    assert parse_rewrites(" ls-bn , attention-dw ") == ["ls-bn", "attention-dw"]
+
+
+def test_unknown_rewrite_is_one_clear_error_with_a_hint():
+    with pytest.raises(UnknownOptionError, match="unknown rewrite 'ls_bn'.*Did you mean 'ls-bn'"):
+        parse_rewrites("squeeze-excite,ls_bn")

@@ -33,6 +33,9 @@ def export(
     calib: str | None = typer.Option(None, "--calib", help="Calibration image folder, or a number of synthetic images."),
     int8_threshold: float = typer.Option(0.9, "--int8-threshold", help="Minimum INT8 top-1 agreement with FP32."),
     simplify: bool = typer.Option(True, "--simplify/--no-simplify", help="Simplify the ONNX graph with onnxslim."),
+    rewrites: str = typer.Option(
+        "all", "--rewrites", help="ONNX Runtime layout rewrites: all, none, or a comma list of squeeze-excite, ls-bn, attention-dw."
+    ),
     baseline: bool = typer.Option(False, "--baseline", help="The straightforward export kept as a performance baseline."),
     batch_range: str | None = typer.Option(None, "--batch-range", help="MIN,OPT,MAX batch of a dynamic engine/model."),
     workspace_gb: float = typer.Option(4.0, "--workspace-gb", help="TensorRT builder workspace in GiB."),
@@ -51,7 +54,7 @@ def export(
         name, format,
         weights=weights, img_size=parse_size(img_size), batch=batch, dynamic_batch=dynamic_batch, opset=opset,
         ska=ska, half=half, int8=int8, calib=calib, int8_threshold=int8_threshold, simplify=simplify,
-        baseline=baseline, batch_range=parse_batch_range(batch_range), workspace_gb=workspace_gb,
+        rewrites=rewrites, baseline=baseline, batch_range=parse_batch_range(batch_range), workspace_gb=workspace_gb,
         timing_cache=timing_cache, deployment_target=deployment_target, max_batch=max_batch,
         instances=instances, backend=backend, validate=not no_validate, output=output,
     )
