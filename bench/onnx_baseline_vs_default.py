@@ -7,7 +7,7 @@ Exports the baseline (``baseline=True``: unfold SKA, legacy exporter, no simplif
 with ``--ska`` the default export with other SKA formulations, and with ``--ablate-rewrites`` the default export
 without any ONNX Runtime layout rewrite and without each one in turn (seeded random init: latency does not depend
 on the weight values), then runs them exactly as ``lsnet bench baseline.onnx default.onnx ...`` would:
-interleaved rounds on one shared ONNX Runtime thread pool, ``ratio_to_first`` relative to the baseline, a
+interleaved rounds, one ONNX Runtime session per artifact, ``ratio_to_first`` relative to the baseline, a
 ``lsnet-bench/1`` results file and the markdown table beside it.
 """
 import argparse

@@ -9,9 +9,6 @@ kernel. Likewise the BatchNorm that follows SKA in an LS convolution has no bloc
 its input comes from SKA's reshapes, which leaves the LS residual Add and the FFN's residual Add
 after it in NCHW (a ReorderOutput, an Add and a ReorderInput each); written as the equal 1x1
 depthwise convolution, ORT reorders SKA's output once and fuses both residual Adds into convolutions.
-Attention applies its depthwise conv to q only, after splitting q, k and v in NCHW, which costs a
-ReorderInput and a ReorderOutput per block; run over all qkv channels before the split (identity
-kernels for k and v), it stays in the blocked layout.
 Every rewrite is mathematically identical; parity is checked after export as always.
 
 ``annotate_shapes`` stamps symbolic shapes on every tensor, so that ORT can prove that the two
@@ -25,11 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lsnet.attention import Attention
 from lsnet.choices import suggest
 from lsnet.errors import UnknownOptionError
 from lsnet.fusion import bn_scale_shift
-from lsnet.layers import Conv2dBN, LSConv, SqueezeExcite
+from lsnet.layers import LSConv, SqueezeExcite
 
 
 class ResizeGateSqueezeExcite(SqueezeExcite):
@@ -60,30 +56,6 @@ class ConvBNLSConv(LSConv):
             self.bn.bias.copy_(shift)
 
 
-class FullWidthDepthwiseAttention(Attention):
-    """Attention with the same parameters; its q depthwise conv runs over all qkv channels (identity on k and v)."""
-
-    def __init__(self, attention: Attention) -> None:
-        nn.Module.__init__(self)
-        for name in ("num_heads", "key_dim", "scale", "nh_kd", "d", "dh", "resolution", "qkv", "proj", "attention_biases"):
-            setattr(self, name, getattr(attention, name))
-        self.register_buffer("attention_bias_idxs", attention.attention_bias_idxs, persistent=False)
-        q_dw = attention.dw.fuse() if isinstance(attention.dw, Conv2dBN) else attention.dw
-        channels = 2 * self.nh_kd + self.dh
-        self.qkv_dw = nn.Conv2d(channels, channels, 3, 1, 1, groups=channels)
-        with torch.no_grad():
-            self.qkv_dw.weight.zero_()
-            self.qkv_dw.weight[: self.nh_kd] = q_dw.weight
-            self.qkv_dw.weight[self.nh_kd :, 0, 1, 1] = 1.0
-            self.qkv_dw.bias.zero_()
-            if q_dw.bias is not None:
-                self.qkv_dw.bias[: self.nh_kd] = q_dw.bias
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = self.qkv_dw(self.qkv(x)).split([self.nh_kd, self.nh_kd, self.dh], dim=1)
-        return self.attend(q, k, v)
-
-
 @dataclass(frozen=True)
 class Rewrite:
     """One module swap: which module type it replaces, with what, and how the metadata describes it."""
@@ -99,9 +71,6 @@ REWRITES: dict[str, Rewrite] = {
     ),
     "ls-bn": Rewrite(
         LSConv, ConvBNLSConv, "LS conv output BatchNorm x{}: 1x1 depthwise Conv (residual Adds fused in the blocked layout)"
-    ),
-    "attention-dw": Rewrite(
-        Attention, FullWidthDepthwiseAttention, "attention x{}: q depthwise conv over all qkv channels before the split"
     ),
 }
 

@@ -57,13 +57,10 @@ class Attention(nn.Module):
         return self.attention_biases[:, idx]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = self.qkv(x).split([self.nh_kd, self.nh_kd, self.dh], dim=1)
-        return self.attend(self.dw(q), k, v)
-
-    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """Attention of the (N, C, H, W) maps q (after its depthwise conv), k and v, then the projection."""
-        batch, _, height, width = v.shape
+        batch, _, height, width = x.shape
         positions = height * width
+        q, k, v = self.qkv(x).split([self.nh_kd, self.nh_kd, self.dh], dim=1)
+        q = self.dw(q)
         q = q.reshape(batch, self.num_heads, self.key_dim, positions)
         k = k.reshape(batch, self.num_heads, self.key_dim, positions)
         v = v.reshape(batch, self.num_heads, self.d, positions)

@@ -3,12 +3,10 @@ import pytest
 import torch
 
 from lsnet import create_model, reparameterize
-from lsnet.attention import Attention
 from lsnet.errors import UnknownOptionError
 from lsnet.export.onnx_rewrites import (
     REWRITES,
     ConvBNLSConv,
-    FullWidthDepthwiseAttention,
     ResizeGateSqueezeExcite,
     parse_rewrites,
     rewrite_for_ort,
@@ -53,34 +51,20 @@ def test_conv_bn_ls_conv_equals_the_original():
 def test_every_ls_conv_and_squeeze_excite_is_rewritten():
     model = reparameterize(create_model("lsnet_s"))
     rewritten, notes = rewrite_for_ort(model)
-    assert not any(type(m) in (LSConv, SqueezeExcite, Attention) for m in rewritten.modules())
+    assert not any(type(m) in (LSConv, SqueezeExcite) for m in rewritten.modules())
     ls_count = sum(type(m) is LSConv for m in model.modules())
     assert f"LS conv output BatchNorm x{ls_count}: 1x1 depthwise Conv (residual Adds fused in the blocked layout)" in notes
-
-
-def test_full_width_depthwise_attention_equals_the_original():
-    torch.manual_seed(0)
-    attention = Attention(64, key_dim=16, num_heads=2, attn_ratio=4, resolution=(5, 4)).eval()
-    with torch.no_grad():
-        attention.attention_biases.normal_()
-        for bn in (attention.dw.bn, attention.qkv.bn):
-            bn.running_mean.uniform_(-0.5, 0.5)
-            bn.bias.uniform_(-0.5, 0.5)
-    x = torch.randn(3, 64, 5, 4)
-    for original in (attention, reparameterize(attention)):
-        with torch.no_grad():
-            torch.testing.assert_close(FullWidthDepthwiseAttention(original)(x), original(x), rtol=1e-5, atol=1e-5)
 
 
 def test_rewrites_are_chosen_by_name():
     model = reparameterize(create_model("lsnet_t"))
     only_se, notes = rewrite_for_ort(model, "squeeze-excite")
     assert len(notes) == 1 and notes[0].startswith("squeeze-excite x")
-    assert any(type(m) is LSConv for m in only_se.modules()) and any(type(m) is Attention for m in only_se.modules())
+    assert any(type(m) is LSConv for m in only_se.modules())
     untouched, notes = rewrite_for_ort(model, "none")
-    assert notes == [] and not any(isinstance(m, (ConvBNLSConv, FullWidthDepthwiseAttention)) for m in untouched.modules())
+    assert notes == [] and not any(isinstance(m, (ConvBNLSConv, ResizeGateSqueezeExcite)) for m in untouched.modules())
     assert parse_rewrites("all") == list(REWRITES)
-    assert parse_rewrites(" ls-bn , attention-dw ") == ["ls-bn", "attention-dw"]
+    assert parse_rewrites(" ls-bn , squeeze-excite ") == ["ls-bn", "squeeze-excite"]
 
 
 def test_unknown_rewrite_is_one_clear_error_with_a_hint():

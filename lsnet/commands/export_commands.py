@@ -34,7 +34,7 @@ def export(
     int8_threshold: float = typer.Option(0.9, "--int8-threshold", help="Minimum INT8 top-1 agreement with FP32."),
     simplify: bool = typer.Option(True, "--simplify/--no-simplify", help="Simplify the ONNX graph with onnxslim."),
     rewrites: str = typer.Option(
-        "all", "--rewrites", help="ONNX Runtime layout rewrites: all, none, or a comma list of squeeze-excite, ls-bn, attention-dw."
+        "all", "--rewrites", help="ONNX Runtime layout rewrites: all, none, or a comma list of squeeze-excite, ls-bn."
     ),
     baseline: bool = typer.Option(False, "--baseline", help="The straightforward export kept as a performance baseline."),
     batch_range: str | None = typer.Option(None, "--batch-range", help="MIN,OPT,MAX batch of a dynamic engine/model."),
