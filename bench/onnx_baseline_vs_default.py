@@ -1,6 +1,6 @@
 """Straightforward ONNX export (baseline) vs lsnet's default ONNX export, timed with the ``lsnet bench`` harness.
 
-    python -m lsnet.bench.onnx_baseline_vs_default --threads 2 --min-time 20 --rounds 20 --ska shift \\
+    python -m lsnet.bench.onnx_baseline_vs_default --threads 2 --min-time 20 --rounds 20 --ablate-rewrites \\
         --out bench/results/onnx_baseline_vs_default_cpu.json
 
 Exports the baseline (``baseline=True``: unfold SKA, legacy exporter, no simplification), the default export,
