@@ -40,15 +40,18 @@ def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
     quantize = int8_quantizer() if options.int8 else None  # fail before tracing when INT8 is missing
     meta: dict[str, Any] = {"opset": options.opset, "exporter": EXPORTER, "baseline": options.baseline, "notes": []}
     simplify = options.simplify and not options.baseline
+    from lsnet.export.onnx_rewrites import parse_rewrites, rewrite_for_ort
+
+    parse_rewrites(options.rewrites)  # a bad name fails before tracing, with --baseline too
     if options.baseline:
         from lsnet.factory import set_ska
 
         model = set_ska(copy.deepcopy(model), BASELINE_SKA)
         meta["ska"] = BASELINE_SKA
         meta["notes"].append("baseline: unfold SKA, legacy exporter, no simplification (performance reference)")
+        if options.rewrites != "all":
+            meta["notes"].append("--rewrites ignored: the baseline export has no layout rewrites")
     else:
-        from lsnet.export.onnx_rewrites import rewrite_for_ort
-
         model, meta["rewrites"] = rewrite_for_ort(model, options.rewrites)
     if options.half:
         from lsnet.export.onnx_half import half_model

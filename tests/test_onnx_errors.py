@@ -66,6 +66,7 @@ def test_cli_unknown_format_and_foreign_option_are_one_line():
     assert_one_line_error(proc, "--deployment-target does not apply to format 'onnx'")
     assert_one_line_error(run_cli("export", "lsnet_t", "--batch-range", "8,1,4"), "MIN <= OPT <= MAX")
     assert_one_line_error(run_cli("export", "lsnet_t", "--rewrites", "ls_bn"), "unknown rewrite 'ls_bn'", "ls-bn")
+    assert_one_line_error(run_cli("export", "lsnet_t", "--baseline", "--rewrites", "se"), "unknown rewrite 'se'")
 
 
 def test_cli_validate_missing_artifact(tmp_path):
