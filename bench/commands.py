@@ -171,6 +171,25 @@ def add_sweep_options(parser: Any, default_batches: str, name: str) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress display")
 
 
+def export_measure_emit(
+    benchmark: Callable[[Any, Path], dict[str, Any]], args: Any, name: str, folder: Path | None = None
+) -> Path:
+    """For the bench/ scripts: ``benchmark(args, folder)`` into ``folder`` (else a temporary one), print the table
+    and write the results to ``args.out`` (default ``bench/results/<name>_<host>_<date>.json``); returns that path."""
+    import tempfile
+
+    from lsnet.bench.results import default_path
+
+    out = args.out or default_path(name)
+    if folder:
+        doc = benchmark(args, folder)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            doc = benchmark(args, Path(tmp))
+    emit(doc, out, None, None)
+    return out
+
+
 def sweep_artifacts(
     make_paths: Callable[[], list[str]], args: Any, source: str, annotate: Callable[[Any], None] | None = None
 ) -> dict[str, Any]:

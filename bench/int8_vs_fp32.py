@@ -8,7 +8,6 @@ FP32, markdown table). Writes bench/results/int8_vs_fp32_<host>_<date>.json (sch
 table beside it as .md.
 """
 import argparse
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +47,10 @@ def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> Path:
     """Run the comparison, print the table and write the results; returns the results path."""
-    from lsnet.bench.commands import emit
-    from lsnet.bench.results import default_path
+    from lsnet.bench.commands import export_measure_emit
 
     args = parse_args(argv)
-    out = args.out or default_path("int8_vs_fp32")
-    if args.artifacts_dir:
-        doc = benchmark(args, args.artifacts_dir)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            doc = benchmark(args, Path(tmp))
-    emit(doc, out, None, None)
-    return out
+    return export_measure_emit(benchmark, args, "int8_vs_fp32", args.artifacts_dir)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ interleaved rounds, one ONNX Runtime session per artifact, ``ratio_to_first`` re
 ``lsnet-bench/1`` results file and the markdown table beside it.
 """
 import argparse
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -63,15 +62,9 @@ def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> Path:
     """Run the comparison, print the table and write the results; returns the results path."""
-    from lsnet.bench.commands import emit
-    from lsnet.bench.results import default_path
+    from lsnet.bench.commands import export_measure_emit
 
-    args = parse_args(argv)
-    out = args.out or default_path("onnx_baseline_vs_default")
-    with tempfile.TemporaryDirectory() as tmp:
-        doc = benchmark(args, Path(tmp))
-    emit(doc, out, None, None)
-    return out
+    return export_measure_emit(benchmark, parse_args(argv), "onnx_baseline_vs_default")
 
 
 if __name__ == "__main__":
