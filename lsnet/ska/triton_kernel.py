@@ -28,12 +28,12 @@ ELEMENTS_PER_PROGRAM = 4 * 32 * NUM_WARPS  # about four tile elements per thread
 
 
 @triton.jit
-def _ska_fwd_kernel(
-    x_ptr, w_ptr, out_ptr,
-    C, G, R, H, W,
-    K: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_P: tl.constexpr, ACC: tl.constexpr, UNROLL: tl.constexpr,
-):
-    """out[n, g+r*G, p] = sum_t x[n, g+r*G, p + shift_t] * w[n, g*K*K+t, p]."""
+def _channel_tile(C, G, R, H, W, BLOCK_R: tl.constexpr, BLOCK_P: tl.constexpr):
+    """This program's (sample, group, positions, channels) tile for the kernels over group x channel blocks.
+
+    Returns n, g, the flattened positions p with their row h and column v, p_ok, r_ok, the interleaved
+    channels ``chan`` of group g in this block, and hw = H*W.
+    """
     pid_p = tl.program_id(0)
     pid_gr = tl.program_id(1)
     n = tl.program_id(2).to(tl.int64)
@@ -41,21 +41,32 @@ def _ska_fwd_kernel(
     g = pid_gr // num_rb
     rb = pid_gr % num_rb
     hw = H * W
-
     p = pid_p * BLOCK_P + tl.arange(0, BLOCK_P)
-    h = p // W
-    v = p % W
-    p_ok = p < hw
     r = rb * BLOCK_R + tl.arange(0, BLOCK_R)
-    r_ok = r < R
     chan = g + r * G  # interleaved: the channels of group g
+    return n, g, p, p // W, p % W, p < hw, r < R, chan, hw
+
+
+@triton.jit
+def _tap_shift(t, K: tl.constexpr):
+    """(row, column) offset of tap ``t = i*K + j`` from the centre of the KxK window."""
+    return t // K - (K - 1) // 2, t % K - (K - 1) // 2
+
+
+@triton.jit
+def _ska_fwd_kernel(
+    x_ptr, w_ptr, out_ptr,
+    C, G, R, H, W,
+    K: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_P: tl.constexpr, ACC: tl.constexpr, UNROLL: tl.constexpr,
+):
+    """out[n, g+r*G, p] = sum_t x[n, g+r*G, p + shift_t] * w[n, g*K*K+t, p]."""
+    n, g, p, h, v, p_ok, r_ok, chan, hw = _channel_tile(C, G, R, H, W, BLOCK_R, BLOCK_P)
     x_rows = x_ptr + (n * C + chan.to(tl.int64))[:, None] * hw  # (BLOCK_R, 1) row starts
     w_row = w_ptr + (n * G + g) * (K * K) * hw
 
     acc = tl.zeros((BLOCK_R, BLOCK_P), dtype=ACC)
     for t in tl.range(K * K, loop_unroll_factor=UNROLL):
-        di = t // K - (K - 1) // 2
-        dj = t % K - (K - 1) // 2
+        di, dj = _tap_shift(t, K)
         hh = h + di
         vv = v + dj
         inside = p_ok & (hh >= 0) & (hh < H) & (vv >= 0) & (vv < W)
@@ -73,28 +84,13 @@ def _ska_bwd_x_kernel(
     K: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_P: tl.constexpr, ACC: tl.constexpr, UNROLL: tl.constexpr,
 ):
     """grad_x[n, c, q] = sum_t grad_out[n, c, q - shift_t] * w[n, g*K*K+t, q - shift_t] (the transpose)."""
-    pid_p = tl.program_id(0)
-    pid_gr = tl.program_id(1)
-    n = tl.program_id(2).to(tl.int64)
-    num_rb = tl.cdiv(R, BLOCK_R)
-    g = pid_gr // num_rb
-    rb = pid_gr % num_rb
-    hw = H * W
-
-    q = pid_p * BLOCK_P + tl.arange(0, BLOCK_P)
-    h = q // W
-    v = q % W
-    q_ok = q < hw
-    r = rb * BLOCK_R + tl.arange(0, BLOCK_R)
-    r_ok = r < R
-    chan = g + r * G
+    n, g, q, h, v, q_ok, r_ok, chan, hw = _channel_tile(C, G, R, H, W, BLOCK_R, BLOCK_P)
     go_rows = go_ptr + (n * C + chan.to(tl.int64))[:, None] * hw
     w_row = w_ptr + (n * G + g) * (K * K) * hw
 
     acc = tl.zeros((BLOCK_R, BLOCK_P), dtype=ACC)
     for t in tl.range(K * K, loop_unroll_factor=UNROLL):
-        di = t // K - (K - 1) // 2
-        dj = t % K - (K - 1) // 2
+        di, dj = _tap_shift(t, K)
         ho = h - di  # the output pixel whose tap t reads input pixel q
         vo = v - dj
         inside = q_ok & (ho >= 0) & (ho < H) & (vo >= 0) & (vo < W)
@@ -124,8 +120,7 @@ def _ska_bwd_w_kernel(
     p_ok = p < hw
     gw_row = gw_ptr + (n * G + g) * (K * K) * hw
     for t in tl.range(K * K, loop_unroll_factor=UNROLL):
-        di = t // K - (K - 1) // 2
-        dj = t % K - (K - 1) // 2
+        di, dj = _tap_shift(t, K)
         hh = h + di
         vv = v + dj
         inside = p_ok & (hh >= 0) & (hh < H) & (vv >= 0) & (vv < W)
