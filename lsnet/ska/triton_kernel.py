@@ -54,6 +54,14 @@ def _tap_shift(t, K: tl.constexpr):
 
 
 @triton.jit
+def _shifted(h, v, ok, di, dj, H, W):
+    """Flattened position of pixel (h + di, v + dj) and whether it lies inside the HxW image (and ``ok``)."""
+    hh = h + di
+    vv = v + dj
+    return hh * W + vv, ok & (hh >= 0) & (hh < H) & (vv >= 0) & (vv < W)
+
+
+@triton.jit
 def _ska_fwd_kernel(
     x_ptr, w_ptr, out_ptr,
     C, G, R, H, W,
@@ -67,11 +75,9 @@ def _ska_fwd_kernel(
     acc = tl.zeros((BLOCK_R, BLOCK_P), dtype=ACC)
     for t in tl.range(K * K, loop_unroll_factor=UNROLL):
         di, dj = _tap_shift(t, K)
-        hh = h + di
-        vv = v + dj
-        inside = p_ok & (hh >= 0) & (hh < H) & (vv >= 0) & (vv < W)
+        src, inside = _shifted(h, v, p_ok, di, dj, H, W)
         w_t = tl.load(w_row + t * hw + p, mask=p_ok, other=0.0).to(ACC)  # once per group and tap
-        x_t = tl.load(x_rows + (hh * W + vv)[None, :], mask=r_ok[:, None] & inside[None, :], other=0.0)
+        x_t = tl.load(x_rows + src[None, :], mask=r_ok[:, None] & inside[None, :], other=0.0)
         acc += x_t.to(ACC) * w_t[None, :]
     out_rows = out_ptr + (n * C + chan.to(tl.int64))[:, None] * hw
     tl.store(out_rows + p[None, :], acc.to(out_ptr.dtype.element_ty), mask=r_ok[:, None] & p_ok[None, :])
@@ -91,10 +97,7 @@ def _ska_bwd_x_kernel(
     acc = tl.zeros((BLOCK_R, BLOCK_P), dtype=ACC)
     for t in tl.range(K * K, loop_unroll_factor=UNROLL):
         di, dj = _tap_shift(t, K)
-        ho = h - di  # the output pixel whose tap t reads input pixel q
-        vo = v - dj
-        inside = q_ok & (ho >= 0) & (ho < H) & (vo >= 0) & (vo < W)
-        po = ho * W + vo
+        po, inside = _shifted(h, v, q_ok, -di, -dj, H, W)  # the output pixel whose tap t reads input pixel q
         w_t = tl.load(w_row + t * hw + po, mask=inside, other=0.0).to(ACC)
         go_t = tl.load(go_rows + po[None, :], mask=r_ok[:, None] & inside[None, :], other=0.0)
         acc += go_t.to(ACC) * w_t[None, :]
@@ -121,16 +124,14 @@ def _ska_bwd_w_kernel(
     gw_row = gw_ptr + (n * G + g) * (K * K) * hw
     for t in tl.range(K * K, loop_unroll_factor=UNROLL):
         di, dj = _tap_shift(t, K)
-        hh = h + di
-        vv = v + dj
-        inside = p_ok & (hh >= 0) & (hh < H) & (vv >= 0) & (vv < W)
+        src, inside = _shifted(h, v, p_ok, di, dj, H, W)
         acc = tl.zeros((BLOCK_P,), dtype=ACC)
         for r0 in range(0, R, BLOCK_R):  # usually one pass: R = C/G is 8 in LSNet
             r = r0 + tl.arange(0, BLOCK_R)
             r_ok = r < R
             rows = (n * C + (g + r * G).to(tl.int64))[:, None] * hw
             go = tl.load(go_ptr + rows + p[None, :], mask=r_ok[:, None] & p_ok[None, :], other=0.0)
-            x_t = tl.load(x_ptr + rows + (hh * W + vv)[None, :], mask=r_ok[:, None] & inside[None, :], other=0.0)
+            x_t = tl.load(x_ptr + rows + src[None, :], mask=r_ok[:, None] & inside[None, :], other=0.0)
             acc += tl.sum(go.to(ACC) * x_t.to(ACC), axis=0)
         tl.store(gw_row + t * hw + p, acc.to(gw_ptr.dtype.element_ty), mask=p_ok)
 
