@@ -50,7 +50,7 @@ def test_dry_run_of_the_device_command(tmp_path: Path) -> None:
     assert "time limit of 3 s" in skipped[f"lsnet_t@ska={fastest}+compile"]
     tests = doc["settings"]["gpu_tests"]
     assert tests["tests"] > 0 and tests["skipped"] == tests["tests"] and not tests["failed"]
-    assert "GPU run (this run)" in log and "Headline on" in log
+    assert "GPU run (gpu_results.json)" in log and "Headline on" in log
 
 
 def test_child_process_measures_one_mode(tmp_path: Path) -> None:

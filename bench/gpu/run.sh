@@ -19,6 +19,7 @@ out="${1:?usage: bench/gpu/run.sh [--dry-run] OUT_DIR}"
 python="${PYTHON:-python3}"
 total="${LSNET_GPU_RUN_S:-330}"
 start=$(date +%s)
+export PYTHONUNBUFFERED=1  # the log keeps every line even when a step is stopped at its limit
 mkdir -p "$out" || exit 1
 out="$(cd "$out" && pwd)"
 
