@@ -56,6 +56,6 @@ def test_fresh_venv_console_script_from_any_directory(mode, wheel, tmp_path):
     if mode == "wheel":
         assert str(fresh_site) in where and str(REPO) not in where
     else:
-        assert str(REPO / "lsnet") in where and str(REPO / "cli.py") in where
+        assert str(REPO / "lsnet") in where and str(REPO / "lsnet" / "cli.py") in where
     for forbidden in ("export", "bench", "runtimes", "cli"):
         assert not (fresh_site / forbidden).exists() and not (fresh_site / f"{forbidden}.py").exists()
