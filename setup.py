@@ -1,7 +1,7 @@
 """Build configuration for the repository layout.
 
-The top-level folders ``lsnet/``, ``export/``, ``runtimes/`` and ``bench/`` become the
-packages ``lsnet``, ``lsnet.export``, ``lsnet.runtimes`` and ``lsnet.bench`` (with all
+The top-level folders ``lsnet/``, ``export/``, ``runtimes/``, ``bench/`` and ``serve/`` become the
+packages ``lsnet``, ``lsnet.export``, ``lsnet.runtimes``, ``lsnet.bench`` and ``lsnet.serve`` (with all
 their subpackages), and the top-level ``cli.py`` ships as ``lsnet/cli.py``. Nothing
 else lands at the top level of site-packages.
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
-PACKAGE_ROOTS = {"lsnet": "lsnet", "lsnet.export": "export", "lsnet.runtimes": "runtimes", "lsnet.bench": "bench"}
+PACKAGE_ROOTS = {"lsnet": "lsnet", "lsnet.export": "export", "lsnet.runtimes": "runtimes", "lsnet.bench": "bench", "lsnet.serve": "serve"}
 
 
 def discover_packages() -> list[str]:

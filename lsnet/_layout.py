@@ -1,6 +1,6 @@
 """Source-checkout layout: make the top-level folders importable as ``lsnet.*``.
 
-In the repository, ``export/``, ``runtimes/``, ``bench/`` and ``cli.py`` sit beside
+In the repository, ``export/``, ``runtimes/``, ``bench/``, ``serve/`` and ``cli.py`` sit beside
 ``lsnet/``; installed, they live inside the ``lsnet`` package (see setup.py and
 pyproject.toml). When running from a checkout (or an editable install), the
 repository root is appended to the package search path so that ``lsnet.export``
