@@ -1,14 +1,14 @@
 """Build configuration for the repository layout.
 
-The top-level folders ``lsnet/``, ``export/``, ``runtimes/`` and ``bench/`` become the
-packages ``lsnet``, ``lsnet.export``, ``lsnet.runtimes`` and ``lsnet.bench`` (with all
+The top-level folders ``lsnet/``, ``export/``, ``runtimes/``, ``bench/`` and ``serve/`` become the
+packages ``lsnet``, ``lsnet.export``, ``lsnet.runtimes``, ``lsnet.bench`` and ``lsnet.serve`` (with all
 their subpackages). The same ``package_dir`` map serves wheels and editable installs
 (setuptools' editable finder maps each name to its folder), so nothing else lands at the
 top level of site-packages and no import path is patched at run time.
 """
 from setuptools import find_packages, setup
 
-PACKAGE_ROOTS = {"lsnet": "lsnet", "lsnet.export": "export", "lsnet.runtimes": "runtimes", "lsnet.bench": "bench"}
+PACKAGE_ROOTS = {"lsnet": "lsnet", "lsnet.export": "export", "lsnet.runtimes": "runtimes", "lsnet.bench": "bench", "lsnet.serve": "serve"}
 
 
 def discover_packages() -> list[str]:
