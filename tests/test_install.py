@@ -29,6 +29,7 @@ def test_wheel_has_one_top_level_package(wheel):
     for module in ("lsnet/cli.py", "lsnet/export/__init__.py", "lsnet/runtimes/__init__.py",
                    "lsnet/bench/__init__.py", "lsnet/serve/__init__.py", "lsnet/data/imagenet_classes.tsv", "lsnet/bench/schemas/results.schema.json"):
         assert module in names, module
+    assert not [n for n in names if n.startswith("lsnet/bench/results/")], "committed results are repository data, not package data"
 
 
 @pytest.mark.slow
@@ -58,6 +59,6 @@ def test_fresh_venv_console_script_from_any_directory(mode, wheel, tmp_path):
     if mode == "wheel":
         assert str(fresh_site) in where and str(REPO) not in where
     else:
-        assert str(REPO / "lsnet") in where and str(REPO / "cli.py") in where
+        assert str(REPO / "lsnet") in where and str(REPO / "lsnet" / "cli.py") in where
     for forbidden in ("export", "bench", "runtimes", "serve", "cli"):
         assert not (fresh_site / forbidden).exists() and not (fresh_site / f"{forbidden}.py").exists()

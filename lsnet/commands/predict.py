@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import typer
 
-from lsnet.errors import LsnetError, UnknownOptionError
+from lsnet.errors import ArtifactError, LsnetError, UnknownOptionError
 from lsnet.runtimes.base import Runner, pad_batch
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def open_predictor(artifact: str, weights: Path | None = None, device: str = "cp
         return runner, model.pretrained_cfg.to_dict()
     metadata = runner.info.metadata
     if not all(k in metadata for k in ("mean", "std", "crop_pct", "interpolation", "img_size")):
-        raise UnknownOptionError(f"{artifact} has no sidecar with its preprocessing; keep the .json file beside it.")
+        raise ArtifactError(f"{artifact} has no sidecar with its preprocessing; keep the .json file beside it.")
     return runner, metadata
 
 
