@@ -15,7 +15,6 @@ from typing import Any
 from torch import nn
 
 from lsnet.deps import require
-from lsnet.errors import UnknownOptionError
 from lsnet.export.metadata import package_version
 from lsnet.export.options import ExportOptions
 
@@ -24,8 +23,6 @@ def export_openvino(model: nn.Module, options: ExportOptions, path: Path) -> dic
     from lsnet.export.onnx_exporter import export_onnx
 
     ov = require("openvino", "openvino", "OpenVINO export")
-    if options.int8:
-        raise UnknownOptionError("--int8 is not available for OpenVINO yet: export FP32 or --half.")
     onnx_options = copy.copy(options)
     onnx_options.half = False  # FP16 is OpenVINO's weight compression below, not an FP16 ONNX graph
     with tempfile.TemporaryDirectory(prefix="lsnet-openvino-") as tmp:

@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 
 from lsnet.deps import require
-from lsnet.errors import CheckpointError, DeviceUnavailableError
+from lsnet.errors import ArtifactError, DeviceUnavailableError
 from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo
 
 OV_TO_NUMPY = {"f32": "float32", "f16": "float16"}
@@ -34,14 +34,14 @@ class OpenVINORunner(Runner):
         precision_hint: str = "f32",
         performance_hint: str = "LATENCY",
     ) -> None:
-        from lsnet.export.artifact import read_sidecar
+        from lsnet.runtimes.artifact_metadata import read_sidecar
 
         ov = require("openvino", "openvino", "running OpenVINO models")
         self.path = Path(path)
         if not self.path.is_file():
-            raise CheckpointError(f"OpenVINO model not found: {self.path}; pass the .xml of an exported model.")
+            raise ArtifactError(f"OpenVINO model not found: {self.path}; pass the .xml of an exported model.")
         if self.path.suffix.lower() == ".xml" and not self.path.with_suffix(".bin").is_file():
-            raise CheckpointError(f"{self.path} has no weights file {self.path.with_suffix('.bin').name} beside it; copy both files.")
+            raise ArtifactError(f"{self.path} has no weights file {self.path.with_suffix('.bin').name} beside it; copy both files.")
         core = ov.Core()
         target = ov_device(core, device)
         config: dict[str, Any] = {"PERFORMANCE_HINT": performance_hint}
@@ -52,7 +52,7 @@ class OpenVINORunner(Runner):
         try:
             self.compiled = core.compile_model(core.read_model(str(self.path)), target, config)
         except RuntimeError as exc:
-            raise CheckpointError(f"OpenVINO cannot load {self.path} ({str(exc).splitlines()[0][:200]}); re-export it with lsnet export.") from exc
+            raise ArtifactError(f"OpenVINO cannot load {self.path} ({str(exc).splitlines()[0][:200]}); re-export it with lsnet export.") from exc
         self.request = self.compiled.create_infer_request()
         port = self.compiled.inputs[0]
         dims = [d.get_length() if d.is_static else None for d in port.get_partial_shape()]

@@ -7,9 +7,9 @@ import torch
 pytest.importorskip("onnx")
 ov = pytest.importorskip("openvino")
 
-from lsnet.errors import ParityError, UnknownOptionError  # noqa: E402
+from lsnet.errors import BatchSizeError, ParityError, UnknownOptionError  # noqa: E402
 from lsnet.export import export  # noqa: E402
-from lsnet.export.artifact import read_sidecar  # noqa: E402
+from lsnet.runtimes.artifact_metadata import read_sidecar  # noqa: E402
 from lsnet.runtimes.registry import open_runner  # noqa: E402
 
 TOL = 1e-4  # float32 tolerance of the conformance README
@@ -49,7 +49,7 @@ def test_fp16_weights_within_fp16_limits(lsnet_t_checkpoint, exported, tmp_path)
         a, b = half.infer(x), full.infer(x)
     cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert cosine.min() > 0.9995 and (a.argmax(1) == b.argmax(1)).all()
-    with pytest.raises(UnknownOptionError, match="batch 2 only"):
+    with pytest.raises(BatchSizeError, match="batch 2 only"):
         open_runner(result.path).infer(x[:1])
 
 
