@@ -17,7 +17,7 @@ ALLOWED = {
     "lsnet.runtimes": {"lsnet"},
     "lsnet.export": {"lsnet", "lsnet.runtimes"},
 }
-TOP_AREAS = ("lsnet.cli", "lsnet.commands", "lsnet.serve", "lsnet.bench", "lsnet.export", "lsnet.runtimes")
+TOP_AREAS = ("lsnet.__main__", "lsnet.cli", "lsnet.commands", "lsnet.serve", "lsnet.bench", "lsnet.export", "lsnet.runtimes")
 
 
 def package_roots() -> dict[str, str]:
