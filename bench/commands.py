@@ -119,7 +119,7 @@ def run(
     eval_folder: Optional[Path] = typer.Option(
         None, "--eval", help="Labelled folder (one subfolder per class): measure each target's held-out accuracy into its rows."
     ),
-    eval_labels: Optional[Path] = typer.Option(None, "--eval-labels", help="Class names for targets without their own (see lsnet eval --labels)."),
+    eval_labels: Optional[Path] = typer.Option(None, "--eval-labels", help="Class names, one per output, for every target (overrides their own; see lsnet eval --labels)."),
     quiet: QuietOption = False,
 ) -> None:
     """Benchmark targets side by side: warm-up, interleaved timed rounds, percentiles, throughput, ratios."""
