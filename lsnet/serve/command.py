@@ -40,6 +40,7 @@ def serve(
 ) -> None:
     """Serve an artifact over HTTP: POST /predict (image bytes or multipart), GET /health, /metadata, /metrics."""
     from lsnet.deps import require
+    from lsnet.runtimes.model_repository import resolve_artifact
     from lsnet.runtimes.registry import open_runner
     from lsnet.serve.app import create_app
     from lsnet.serve.settings import ServeSettings, serving_metadata
@@ -52,6 +53,7 @@ def serve(
     options: dict = {"threads": threads} if threads else {}
     if artifact in VARIANTS or artifact.endswith((".pth", ".pt", ".safetensors")):
         options["img_size"] = parse_size(img_size)
+    artifact = str(resolve_artifact(artifact))  # a Triton model or version folder: its model file
     try:
         runner = open_runner(artifact, device=device, **options)
         try:
