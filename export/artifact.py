@@ -22,12 +22,6 @@ OLD_PREFIX = ".lsnet-old-"
 _TEMP_NAME = re.compile(r"^\.lsnet-(tmp|old)-(\d+)-[0-9a-f]{8}-(.+)$")
 
 
-def sidecar_path(artifact: Path) -> Path:
-    """``model.onnx`` -> ``model.onnx.json`` (also for directories such as ``.mlpackage``)."""
-    artifact = Path(artifact)
-    return artifact.with_name(artifact.name + ".json")
-
-
 def temp_beside(target: Path, prefix: str = TEMP_PREFIX) -> Path:
     """A fresh temporary name in ``target``'s folder that keeps its suffix (runners pick by suffix)."""
     return target.parent / f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:8]}-{target.name}"
@@ -149,9 +143,3 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write JSON through a temporary file and a rename."""
     with staged(path) as temp:
         temp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-
-
-def read_sidecar(artifact: Path) -> dict[str, Any]:
-    """The sidecar metadata of an artifact, or {} when it has none."""
-    path = sidecar_path(artifact)
-    return json.loads(path.read_text()) if path.is_file() else {}

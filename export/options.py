@@ -1,9 +1,10 @@
 """Export options declared once, checked against what each format accepts."""
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from lsnet.choices import suggest
-from lsnet.errors import UnknownOptionError
+from lsnet.errors import ConflictingOptionsError, UnknownOptionError
 from lsnet.export.formats import Format
 
 
@@ -36,10 +37,28 @@ class ExportOptions:
     model_name: str | None = None  # Triton model folder name (default: the variant, plus the precision if not fp32)
     version: int | None = None  # Triton model version (default: the next free one)
 
+    def __post_init__(self) -> None:
+        if self.int8 and self.half:
+            raise ConflictingOptionsError("--half and --int8 cannot be combined: INT8 quantizes the FP32 graph; choose one precision.")
+        if self.batch_range is not None:
+            self.batch_range = check_batch_range(self.batch_range)
+
     @property
     def precision(self) -> str:
         """fp32, fp16 or int8."""
         return "int8" if self.int8 else "fp16" if self.half else "fp32"
+
+
+def check_batch_range(values: Any) -> tuple[int, int, int]:
+    """(min, opt, max) from three integers (or their text) with 1 <= min <= opt <= max; one clear error otherwise."""
+    shown = ",".join(str(v) for v in values) if isinstance(values, (list, tuple)) else repr(values)
+    try:
+        low, opt, high = (int(v) for v in values)
+    except (TypeError, ValueError):
+        raise UnknownOptionError(f"--batch-range {shown} must be three integers MIN,OPT,MAX, e.g. 1,8,64.") from None
+    if not 1 <= low <= opt <= high:
+        raise UnknownOptionError(f"--batch-range {shown} is invalid: MIN must be >= 1 and MIN <= OPT <= MAX, e.g. 1,8,64.")
+    return low, opt, high
 
 
 OPTION_NAMES = frozenset(f.name for f in fields(ExportOptions))
@@ -58,7 +77,7 @@ def make_options(fmt: Format, **given: object) -> ExportOptions:
             )
     options = ExportOptions(**{k: v for k, v in given.items()})
     if options.half is None:
-        options.half = fmt.default_half
+        options.half = fmt.default_half and not options.int8
     for name in ("weights", "output", "timing_cache"):
         value = getattr(options, name)
         if value is not None and not isinstance(value, Path):

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from lsnet.errors import OutputPathError
-from lsnet.export.artifact import read_sidecar
+from lsnet.runtimes.artifact_metadata import read_sidecar
 from lsnet.export.formats import Format
 
 

@@ -234,7 +234,7 @@ def export_triton_repository(model: nn.Module, options: ExportOptions, path: Pat
 def embed_triton_metadata(path: Path, metadata: dict[str, Any]) -> Path:
     """Embedder hook: the sidecar beside the model file inside the version folder (and inside the ONNX file),
     so runners opening the model file find it; returns the sidecar's path."""
-    from lsnet.export.artifact import sidecar_path
+    from lsnet.runtimes.artifact_metadata import sidecar_path
     from lsnet.export.onnx_exporter import embed_onnx_metadata
 
     model_file = Path(path) / metadata["triton"]["model_file"]

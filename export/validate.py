@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from lsnet.errors import CheckpointError
-from lsnet.export.artifact import read_sidecar, sidecar_path
+from lsnet.errors import ArtifactError, CheckpointError
+from lsnet.runtimes.artifact_metadata import read_sidecar, sidecar_path
 from lsnet.export.options import ExportOptions
 from lsnet.export.parity import THRESHOLDS, ParityReport, Thresholds, compare, limits_for
 
@@ -105,11 +105,11 @@ def validate_artifact(path: str | Path, weights: str | Path | None = None, devic
     from lsnet.runtimes.model_repository import resolve_artifact
 
     if not Path(path).exists():
-        raise CheckpointError(f"artifact not found: {path}; pass the path of an exported model.")
+        raise ArtifactError(f"artifact not found: {path}; pass the path of an exported model.")
     path = resolve_artifact(path)
     metadata = read_sidecar(path)
     if not metadata.get("variant"):
-        raise CheckpointError(
+        raise ArtifactError(
             f"{path} has no sidecar {sidecar_path(path).name} naming its model; re-export it with lsnet export."
         )
     notes: list[str] = []

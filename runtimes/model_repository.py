@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from lsnet.errors import CheckpointError
+from lsnet.errors import ArtifactError
 
 CONFIG_FILE = "config.pbtxt"
 MODEL_FILES = ("model.onnx", "model.plan")
@@ -13,7 +13,7 @@ def latest_version(model_dir: Path) -> Path:
     """The highest numbered version folder (Triton's default version policy serves the latest)."""
     numbers = [int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit() and p.name == str(int(p.name))]
     if not numbers:
-        raise CheckpointError(f"{model_dir} has no version folder (1/, 2/, ...); export a model into it with lsnet export.")
+        raise ArtifactError(f"{model_dir} has no version folder (1/, 2/, ...); export a model into it with lsnet export.")
     return model_dir / str(max(numbers))
 
 
@@ -34,4 +34,4 @@ def resolve_artifact(path: str | Path) -> Path:
     for filename in candidates:
         if (version_dir / filename).is_file():
             return version_dir / filename
-    raise CheckpointError(f"{version_dir} holds no {' or '.join(candidates)}; re-export this model version.")
+    raise ArtifactError(f"{version_dir} holds no {' or '.join(candidates)}; re-export this model version.")

@@ -158,7 +158,7 @@ def test_a_version_that_does_not_fit_the_shared_config_is_refused(tmp_path: Path
 
 def test_runners_and_bench_targets_open_model_and_version_folders(tmp_path: Path) -> None:
     from lsnet.bench.targets import parse_target
-    from lsnet.errors import CheckpointError
+    from lsnet.errors import ArtifactError
     from lsnet.export import export
     from lsnet.runtimes.model_repository import resolve_artifact
     from lsnet.runtimes.registry import open_runner
@@ -173,5 +173,5 @@ def test_runners_and_bench_targets_open_model_and_version_folders(tmp_path: Path
         assert tuple(runner.input_spec.shape[2:]) == (64, 64)
     (repository / "empty").mkdir()
     (repository / "empty/config.pbtxt").write_text('name: "empty"\n')
-    with pytest.raises(CheckpointError, match="has no version folder"):
+    with pytest.raises(ArtifactError, match="has no version folder"):
         resolve_artifact(repository / "empty")
