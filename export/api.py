@@ -9,7 +9,7 @@ from typing import Any, Callable
 from torch import nn
 
 from lsnet.errors import ParityError
-from lsnet.export.artifact import publish, staged
+from lsnet.export.artifact import publish, staged, staged_files
 from lsnet.export.formats import Format, resolve_format
 from lsnet.export.metadata import RANDOM_INIT_SEED, model_metadata, timestamp, tool_versions, weights_record
 from lsnet.export.options import ExportOptions, make_options
@@ -38,6 +38,11 @@ class ExportResult:
         if self.sidecar is None:
             self.sidecar = sidecar_path(self.path)
 
+    @property
+    def files(self) -> list[Path]:
+        """The artifact and the files published with it (OpenVINO's .bin)."""
+        return [self.path, *(self.path.with_suffix(s) for s in resolve_format(self.format).companions)]
+
 
 def load_hook(spec: str) -> Callable[..., Any]:
     """Import a "module:function" hook."""
@@ -64,11 +69,31 @@ def build_reference(name: str, options: ExportOptions) -> nn.Module:
     return model
 
 
+def check_requirements(fmt: Format) -> None:
+    """Import the format's runtime modules before any work; a missing one raises its install hint."""
+    from lsnet.deps import require
+
+    for module in fmt.requires:
+        require(module, fmt.extra, f"{fmt.name} export")
+
+
+def check_target(fmt: Format, target: Path) -> None:
+    """A format written as several files needs its own suffix, so the companions get the same stem."""
+    from lsnet.errors import UnknownOptionError
+
+    if fmt.companions and target.suffix.lower() != fmt.suffix:
+        raise UnknownOptionError(
+            f"-o {target}: {fmt.name} writes {fmt.suffix} + {' + '.join(fmt.companions)} files; give a path ending in {fmt.suffix}."
+        )
+
+
 def output_target(name: str, fmt: Format, options: ExportOptions) -> Path:
     """Where the artifact goes: the format's own placement (Triton: a version folder) or ``place_output``."""
     if fmt.placer:
         return load_hook(fmt.placer)(options.output, name, options)
-    return place_output(options.output, name, fmt, options.precision)
+    target = place_output(options.output, name, fmt, options.precision)
+    check_target(fmt, target)
+    return target
 
 
 def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any) -> ExportResult:
@@ -81,6 +106,7 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
 
     fmt = resolve_format(format)
     opts = make_options(fmt, **options)
+    check_requirements(fmt)
     given = model_or_name if isinstance(model_or_name, nn.Module) else None
     name = getattr(given, "name", type(given).__name__.lower()) if given is not None else str(model_or_name)
     target = output_target(name, fmt, opts)  # refuses a bad -o before any work
@@ -103,7 +129,7 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
     }
     report: ParityReport | None = None
     sidecar = sidecar_path(target)
-    with staged(target, load_hook(fmt.publisher) if fmt.publisher else publish) as temp:
+    with staged_files(target, fmt.companions, load_hook(fmt.publisher) if fmt.publisher else publish) as temp:
         metadata.update(load_hook(fmt.exporter)(deployable, opts, temp) or {})
         metadata["versions"] = {**tool_versions(), **metadata.get("versions", {})}
         if opts.validate:

@@ -139,6 +139,23 @@ def staged(target: Path, publisher: Callable[[Path, Path], None] = publish) -> I
         raise
 
 
+@contextmanager
+def staged_files(target: Path, companions: tuple[str, ...] = (),
+                 publisher: Callable[[Path, Path], None] = publish) -> Iterator[Path]:
+    """``staged`` for an artifact made of several files sharing one stem (OpenVINO's ``.xml`` + ``.bin``):
+    the companions written beside the temporary path are renamed just before the artifact, or removed on failure."""
+    target = Path(target)
+    with staged(target, publisher) as temp:
+        try:
+            yield temp
+        except BaseException:
+            for suffix in companions:
+                remove_tree(temp.with_suffix(suffix))
+            raise
+        for suffix in companions:
+            os.replace(temp.with_suffix(suffix), target.with_suffix(suffix))
+
+
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write JSON through a temporary file and a rename."""
     with staged(path) as temp:

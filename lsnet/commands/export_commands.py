@@ -8,7 +8,7 @@ from lsnet.commands.options import ImgSizeOption, parse_size
 
 def export(
     name: str = typer.Argument(..., help="Model name, e.g. lsnet_t."),
-    format: str = typer.Option("onnx", "--format", "-f", help="onnx, trt, coreml or triton (aliases accepted)."),
+    format: str = typer.Option("onnx", "--format", "-f", help="onnx, trt, coreml, triton or openvino (aliases accepted)."),
     weights: Path | None = typer.Option(None, "--weights", help="Checkpoint (.pth/.safetensors); random init if omitted."),
     img_size: str = ImgSizeOption,
     batch: int | None = typer.Option(None, "--batch", help="Fixed batch size (turns dynamic batch off)."),
@@ -54,7 +54,7 @@ def export(
         instances=instances, backend=backend, model_name=model_name, version=version, validate=not no_validate,
         output=output,
     )
-    typer.echo(f"exported {result.path} ({format_size(result.path)}, {result.format}, {result.metadata['precision']}, SKA {result.metadata['ska']})")
+    typer.echo(f"exported {result.path} ({format_size(*result.files)}, {result.format}, {result.metadata['precision']}, SKA {result.metadata['ska']})")
     if result.parity is None:
         typer.echo("parity: not checked (--no-validate)")
     else:
@@ -68,9 +68,9 @@ def export(
     typer.echo(f"sidecar: {result.sidecar}")
 
 
-def format_size(path: Path) -> str:
-    """Size of a file or folder in MB."""
-    size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+def format_size(*paths: Path) -> str:
+    """Total size of files or folders in MB."""
+    size = sum(p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in paths)
     return f"{size / 1e6:.2f} MB"
 
 
