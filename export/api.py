@@ -61,11 +61,17 @@ def build_reference(name: str, options: ExportOptions) -> nn.Module:
     """The unfused PyTorch model in fp32 with the reference SKA, from the weights or the seeded random init."""
     from lsnet.factory import create_model
     from lsnet.init import realistic_init
+    from lsnet.labels import attach_labels
 
-    model = create_model(name, img_size=options.img_size, checkpoint_path=options.weights)
+    model = create_model(
+        name, num_classes=options.num_classes, img_size=options.img_size, checkpoint_path=options.weights,
+        random_head=options.random_head,
+    )
     if options.weights is None:
         log.warning("no --weights given: exporting randomly initialised %s; its accuracy is meaningless", name)
         realistic_init(model, RANDOM_INIT_SEED)
+    if options.labels is not None:
+        attach_labels(model, options.labels)
     return model
 
 
@@ -113,6 +119,10 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
     if given is not None:
         reference = given.eval()
         opts.img_size = tuple(reference.img_size)
+        if opts.labels is not None:
+            from lsnet.labels import attach_labels
+
+            attach_labels(reference, opts.labels)
     else:
         reference = build_reference(name, opts)
     ska = opts.ska or fmt.default_ska

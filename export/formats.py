@@ -4,7 +4,9 @@ from dataclasses import dataclass
 from lsnet.choices import suggest
 from lsnet.errors import UnknownOptionError
 
-COMMON_OPTIONS = frozenset({"weights", "img_size", "ska", "output", "half", "validate", "batch", "dynamic_batch"})
+COMMON_OPTIONS = frozenset({
+    "weights", "num_classes", "random_head", "labels", "img_size", "ska", "output", "half", "validate", "batch", "dynamic_batch",
+})
 
 
 @dataclass(frozen=True)

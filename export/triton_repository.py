@@ -215,7 +215,7 @@ def export_triton_repository(model: nn.Module, options: ExportOptions, path: Pat
         meta["versions"] = {**meta.get("versions", {}), **trt_meta["versions"]}
     max_batch = options.max_batch if options.dynamic_batch else 0
     (path / CONFIG_FILE).write_text(render_config(name, backend, inp, out, max_batch, options.instances))
-    (path / LABELS_FILE).write_text("\n".join(labels_for(out.dims[-1])) + "\n")
+    (path / LABELS_FILE).write_text("\n".join(labels_for(out.dims[-1], model.pretrained_cfg.labels)) + "\n")
     meta["triton"] = {
         "model_name": name,
         "version": str(options.version),

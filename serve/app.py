@@ -11,7 +11,7 @@ import numpy as np
 
 from lsnet.runtimes.base import Runner
 from lsnet.serve.batching import BatcherClosedError, MicroBatcher, QueueFullError
-from lsnet.serve.codec import RequestError, Upload, decode_images, split_uploads, upload_name
+from lsnet.serve.codec import ClientGone, RequestError, Upload, decode_images, read_body, split_uploads, upload_name
 from lsnet.serve.metrics import ServeMetrics
 from lsnet.serve.settings import ServeSettings, public_metadata
 
@@ -22,42 +22,12 @@ KNOWN_PATHS = frozenset({"/predict", "/metadata", "/metrics"})
 DISCONNECTED = "499"  # nginx's "client closed request": counted apart from server errors
 
 
-class ClientGone(Exception):
-    """The client closed its connection before the request was answered."""
-
-
 def batch_limits(runner: Runner, max_batch: int) -> tuple[int, int | None]:
     """(largest batch to form, fixed batch to pad to or None) from the runner's input spec."""
     spec = runner.input_spec
     fixed = spec.shape[0]
     limit = min(max_batch, spec.max_batch or max_batch, fixed or max_batch)
     return limit, fixed
-
-
-async def read_body(request: Any, limit: int, timeout_s: float) -> bytes:
-    """The request body: 413 as soon as it exceeds ``limit`` bytes, 408 if it takes longer than ``timeout_s``."""
-    from starlette.requests import ClientDisconnect
-
-    declared = request.headers.get("content-length")
-    too_large = RequestError(413, f"request body larger than {limit / 1048576:g} MiB; send smaller images or raise --max-body-mb.")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
-
-    async def collect() -> bytes:
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    try:
-        return await asyncio.wait_for(collect(), timeout_s)
-    except asyncio.TimeoutError:
-        raise RequestError(408, f"the request body did not arrive within {timeout_s:g} s; send it faster or raise --read-timeout-s.") from None
-    except ClientDisconnect:
-        raise ClientGone() from None
 
 
 class Service:
@@ -230,12 +200,15 @@ def create_app(runner: Runner, metadata: dict[str, Any], settings: ServeSettings
             log.info("draining %d queued image(s) before shutdown", service.batcher.depth)
             await asyncio.to_thread(service.batcher.close, service.settings.drain_timeout_s)
 
+    from lsnet.serve.v2 import v2_routes
+
     app = Starlette(
         routes=[
             Route("/predict", predict, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metadata", metadata_route, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *v2_routes(service),
         ],
         middleware=[Middleware(BearerAuth, service=service)],
         lifespan=lifespan,
