@@ -5,7 +5,7 @@
 
 Protocol (``lsnet.bench.paper``): reparameterized model, fp32 weights, TF32 off, random 224x224 batch
 2048 (halved on out-of-memory), warm-up, then a timed window with a synchronize after every forward;
-throughput = batch / mean iteration time. The windows default to 1 s / 2 s instead of the paper's
+throughput = batch / mean iteration time. The windows default to 0.5 s / 1.5 s instead of the paper's
 5 s / 10 s so that 3 models x 11 modes fit a device budget of a few minutes; the results file says so.
 
 Every row's parity is measured on the protocol batch itself against FP32 eager with the reference SKA.
@@ -343,8 +343,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--models", default="lsnet_t,lsnet_s,lsnet_b")
     parser.add_argument("--batch", type=int, default=None, help="protocol batch (default: the paper's 2048 on GPU, 16 on CPU)")
     parser.add_argument("--img-size", type=int, default=224)
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per configuration (paper: 5)")
-    parser.add_argument("--min-time", type=float, default=2.0, help="timed seconds per configuration (paper: 10)")
+    parser.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds per configuration (paper: 5)")
+    parser.add_argument("--min-time", type=float, default=1.5, help="timed seconds per configuration (paper: 10)")
     parser.add_argument("--budget-s", type=float, default=200.0, help="seconds for the whole measurement")
     parser.add_argument("--compile-timeout", type=float, default=120.0, help="time limit of each torch.compile child process")
     parser.add_argument("--tests-junit", type=Path, default=None, help="pytest JUnit XML of the gpu tests, summarized in the results")
