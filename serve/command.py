@@ -56,6 +56,7 @@ def serve(
 
     from lsnet.deps import require
     from lsnet.errors import LsnetError, UnknownOptionError
+    from lsnet.runtimes.model_repository import resolve_artifact
     from lsnet.serve.settings import ServeSettings
     from lsnet.variants import VARIANTS
 
@@ -76,6 +77,7 @@ def serve(
         options["threads"] = threads_per_worker(workers, threads)
     if artifact in VARIANTS or artifact.endswith((".pth", ".pt", ".safetensors")):
         options["img_size"] = parse_size(img_size)
+    artifact = str(resolve_artifact(artifact))  # a Triton model or version folder: its model file
     spec = WorkerSpec(str(Path(artifact).resolve()) if Path(artifact).exists() else artifact, device, options, settings, log_level, workers)
     if ray:
         from lsnet.serve.ray_serve import RaySettings, run_on_ray
