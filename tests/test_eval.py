@@ -103,3 +103,23 @@ def test_label_less_artifact_matches_sorted_folders_and_says_so(trained, tmp_pat
     proc = run_cli("eval", str(trained[0]), str(folder), "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert "sorted order" in proc.stdout
+
+
+def test_bench_rows_carry_accuracy_and_a_foreign_target_gets_none(trained, tmp_path):
+    folder = _small_folder(trained, tmp_path / "data")
+    out = tmp_path / "r.json"
+    proc = run_cli(
+        "bench", str(trained[0]), "lsnet_t", "--eval", str(folder), "--eval-labels", str(trained[1]),
+        "--batch", "1", "--warmup", "0", "--warmup-iters", "1", "--min-time", "0.05", "--rounds", "1", "--out", str(out), "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["target"]: r for r in json.loads(out.read_text())["rows"]}
+    accuracy = rows[trained[0].name]["accuracy"]
+    assert accuracy["images"] == 4 and 0 <= accuracy["top1"] <= accuracy["top5"] <= 1 and accuracy["dataset"] == "data"
+    assert "accuracy" not in rows["lsnet_t"] and "no accuracy for lsnet_t" in proc.stderr
+    assert "top-1" in proc.stdout
+
+
+def test_bench_eval_of_a_bad_folder_fails_before_measuring(trained, tmp_path):
+    proc = run_cli("bench", str(trained[0]), "--eval", str(tmp_path), "--quiet")
+    assert_one_line_error(proc, "no class subfolders")
