@@ -175,3 +175,74 @@ def test_runners_and_bench_targets_open_model_and_version_folders(tmp_path: Path
     (repository / "empty/config.pbtxt").write_text('name: "empty"\n')
     with pytest.raises(ArtifactError, match="has no version folder"):
         resolve_artifact(repository / "empty")
+
+
+# ---------------------------------------------------------------- the tensorrt backend, with TensorRT faked
+
+FAKE_GPU = {"tensorrt_version": "10.8.0.43", "gpu": "NVIDIA A10", "compute_capability": "8.6"}
+
+
+@pytest.fixture
+def fake_tensorrt(monkeypatch):
+    """TensorRT stood in for: the "engine" is the ONNX graph's bytes; the runner runs them with ONNX Runtime but,
+    like the real one, refuses any device but CUDA and checks the sidecar's ``tensorrt`` block against this GPU.
+    Returns the list of ONNX exports made."""
+    import types
+
+    from lsnet.export import onnx_exporter, tensorrt_exporter
+    from lsnet.runtimes import tensorrt_env, tensorrt_runner
+    from lsnet.runtimes.artifact_metadata import read_sidecar
+    from lsnet.runtimes.onnxruntime_runner import OnnxRuntimeRunner
+
+    class FakeTensorRTRunner(OnnxRuntimeRunner):
+        here = dict(FAKE_GPU)
+
+        def __init__(self, path, device="cuda", **options):
+            from lsnet.errors import DeviceUnavailableError
+
+            if not str(device).startswith("cuda"):
+                raise DeviceUnavailableError(f"TensorRT engines run on CUDA devices, not '{device}'.")
+            tensorrt_env.check_engine_compatible(read_sidecar(Path(path)).get("tensorrt"), self.here, path)
+            super().__init__(path, "cpu")
+
+    exports = _Exports()
+    real_export_onnx = onnx_exporter.export_onnx
+
+    def counting_export_onnx(model, options, path):
+        exports.append(Path(path))
+        return real_export_onnx(model, options, path)
+
+    monkeypatch.setattr(onnx_exporter, "export_onnx", counting_export_onnx)
+    monkeypatch.setattr(tensorrt_env, "require_tensorrt_gpu", lambda *a, **k: types.SimpleNamespace(__version__=FAKE_GPU["tensorrt_version"]))
+    monkeypatch.setattr(tensorrt_env, "engine_environment", lambda *a, **k: dict(FAKE_GPU))
+    monkeypatch.setattr(tensorrt_exporter, "build_engine", lambda trt, onnx_path, options, batch_range: (Path(onnx_path).read_bytes(), {}))
+    monkeypatch.setattr(tensorrt_runner, "TensorRTRunner", FakeTensorRTRunner)
+    exports.runner = FakeTensorRTRunner
+    return exports
+
+
+class _Exports(list):
+    runner: type
+
+
+def test_tensorrt_backend_validates_on_cuda_exports_onnx_once_and_records_the_engine_setup(fake_tensorrt, tmp_path: Path) -> None:
+    from lsnet.export import export
+    from lsnet.export.validate import validate_artifact
+    from lsnet.runtimes.registry import open_runner
+    from lsnet.runtimes.tensorrt_env import EngineMismatchError
+
+    repository = tmp_path / "models"
+    result = export("lsnet_t", "triton", backend="tensorrt", img_size=64, simplify=False, max_batch=4, output=repository)
+    assert result.parity.passed  # validated through the TensorRT runner, which refuses the CPU
+    assert len(fake_tensorrt) == 1  # one ONNX export feeds the engine
+    files = sorted(p.relative_to(repository).as_posix() for p in repository.rglob("*") if p.is_file())
+    assert files == ["lsnet_t/1/model.plan", "lsnet_t/1/model.plan.json", "lsnet_t/config.pbtxt", "lsnet_t/labels.txt"]
+    sidecar = json.loads(result.sidecar.read_text())
+    assert {k: sidecar["tensorrt"][k] for k in FAKE_GPU} == FAKE_GPU and sidecar["tensorrt"]["batch_range"] == [1, 2, 4]
+    assert sidecar["versions"]["tensorrt"] == FAKE_GPU["tensorrt_version"]
+    assert validate_artifact(repository / "lsnet_t", device="cuda").passed
+    with open_runner(repository / "lsnet_t", device="cuda"):
+        pass
+    fake_tensorrt.runner.here = {**FAKE_GPU, "gpu": "NVIDIA H200"}
+    with pytest.raises(EngineMismatchError, match="GPU NVIDIA A10 \\(built\\) vs NVIDIA H200 \\(here\\)"):
+        open_runner(repository / "lsnet_t", device="cuda")
