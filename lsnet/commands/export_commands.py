@@ -35,9 +35,15 @@ def export(
     deployment_target: str = typer.Option("iOS16", "--deployment-target", help="Core ML minimum deployment target."),
     max_batch: int = typer.Option(32, "--max-batch", help="Triton max_batch_size."),
     instances: int = typer.Option(1, "--instances", help="Triton instance count."),
-    backend: str = typer.Option("onnxruntime", "--backend", help="Triton backend."),
+    backend: str = typer.Option("onnxruntime", "--backend", help="Triton backend: onnxruntime, onnxruntime-gpu or tensorrt."),
+    model_name: str | None = typer.Option(None, "--model-name", help="Triton model folder (default: the model name)."),
+    version: int | None = typer.Option(None, "--version", help="Triton model version to add or replace (default: the next free one)."),
     no_validate: bool = typer.Option(False, "--no-validate", help="Skip the parity check against PyTorch."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Output path (default: <name>[_fp16|_int8]<suffix>)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o",
+        help="Output file, or a folder to write <name>[_fp16|_int8]<suffix> into (default: the current folder);"
+        " for triton the model repository folder (default: model_repository).",
+    ),
 ) -> None:
     """Export a model, check parity with PyTorch, and publish the artifact with its JSON sidecar."""
     from lsnet.export import export as run_export
@@ -48,7 +54,8 @@ def export(
         ska=ska, half=half, int8=int8, calib=calib, int8_threshold=int8_threshold, simplify=simplify,
         rewrites=rewrites, baseline=baseline, batch_range=batch_range.split(",") if batch_range else None, workspace_gb=workspace_gb,
         timing_cache=timing_cache, deployment_target=deployment_target, max_batch=max_batch,
-        instances=instances, backend=backend, validate=not no_validate, output=output,
+        instances=instances, backend=backend, model_name=model_name, version=version, validate=not no_validate,
+        output=output,
     )
     typer.echo(f"exported {result.path} ({format_size(*result.files)}, {result.format}, {result.metadata['precision']}, SKA {result.metadata['ska']})")
     if result.parity is None:
@@ -71,7 +78,9 @@ def format_size(*paths: Path) -> str:
 
 
 def validate(
-    artifact: Path = typer.Argument(..., help="Exported artifact (.onnx, .engine, .mlpackage, ...) with its sidecar."),
+    artifact: Path = typer.Argument(
+        ..., help="Exported artifact (.onnx, .engine, .mlpackage, ...) with its sidecar, or a Triton model folder."
+    ),
     weights: Path | None = typer.Option(None, "--weights", help="Checkpoint to compare with (default: from the sidecar)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:
