@@ -9,11 +9,12 @@ from typing import Any, Callable
 from torch import nn
 
 from lsnet.errors import ParityError
-from lsnet.export.artifact import staged
+from lsnet.export.artifact import check_writable, staged
 from lsnet.export.formats import Format, resolve_format
 from lsnet.export.metadata import RANDOM_INIT_SEED, model_metadata, timestamp, tool_versions, weights_record
 from lsnet.export.options import ExportOptions, make_options
 from lsnet.export.parity import ParityReport
+from lsnet.export.progress import stage
 from lsnet.runtimes.artifact_metadata import sidecar_path
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,6 @@ def build_reference(name: str, options: ExportOptions) -> nn.Module:
 
     model = create_model(name, img_size=options.img_size, checkpoint_path=options.weights)
     if options.weights is None:
-        log.warning("no --weights given: exporting randomly initialised %s; its accuracy is meaningless", name)
         realistic_init(model, RANDOM_INIT_SEED)
     return model
 
@@ -71,24 +71,41 @@ def default_output(name: str, fmt: Format, options: ExportOptions) -> Path:
 def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any) -> ExportResult:
     """Export a model (name or LSNet module) to ``format``; validate parity; publish atomically.
 
-    On a parity failure nothing is left under the final name and ParityError is raised.
+    Packages, devices, options and the output folder are checked before any model is built; the
+    stages (build, fuse, export, simplify, validate, write) go to the display installed with
+    ``lsnet.export.progress.reporting``. On a parity failure nothing is left under the final name
+    and ParityError is raised.
     """
-    from lsnet.factory import set_ska
+    from lsnet.choices import pick
+    from lsnet.errors import UnknownModelError
+    from lsnet.factory import parse_img_size, set_ska
+    from lsnet.init import warn_random_weights
     from lsnet.reparam import reparameterize
+    from lsnet.variants import VARIANTS
 
     fmt = resolve_format(format)
     opts = make_options(fmt, **options)
-    if isinstance(model_or_name, nn.Module):
-        reference = model_or_name.eval()
-        name = getattr(reference, "name", type(reference).__name__.lower())
-        opts.img_size = tuple(reference.img_size)
-    else:
-        name = model_or_name
-        reference = build_reference(name, opts)
+    module = model_or_name if isinstance(model_or_name, nn.Module) else None
+    name = getattr(module, "name", type(module).__name__.lower()) if module is not None else model_or_name
+    if module is None:  # a bad model name or size fails before the preflight, as it would when building
+        pick("model", name, VARIANTS, UnknownModelError)
+        parse_img_size(opts.img_size)
+    target = Path(opts.output) if opts.output else default_output(name, fmt, opts)
+    check_writable(target)
+    if fmt.preflight:
+        load_hook(fmt.preflight)(opts)
+    if module is None and opts.weights is None:
+        warn_random_weights(name)
+    with stage("build", name):
+        if module is not None:
+            reference = module.eval()
+            opts.img_size = tuple(reference.img_size)
+        else:
+            reference = build_reference(name, opts)
     ska = opts.ska or fmt.default_ska
     opts.ska = ska
-    deployable = set_ska(reparameterize(reference), ska)
-    target = Path(opts.output) if opts.output else default_output(name, fmt, opts)
+    with stage("fuse", f"re-parameterize, SKA {ska}"):
+        deployable = set_ska(reparameterize(reference), ska)
     metadata: dict[str, Any] = {
         **model_metadata(reference, name, INPUT_NAME, OUTPUT_NAME, None if opts.dynamic_batch else opts.batch),
         "format": fmt.name,
@@ -100,18 +117,21 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
     }
     report: ParityReport | None = None
     with staged(target) as temp:
-        metadata.update(load_hook(fmt.exporter)(deployable, opts, temp) or {})
+        with stage("export", f"{fmt.name}, {opts.precision}"):
+            metadata.update(load_hook(fmt.exporter)(deployable, opts, temp) or {})
         metadata["versions"] = {**tool_versions(), **metadata.get("versions", {})}
         if opts.validate:
-            report = load_hook(fmt.validator)(temp, reference, opts)
+            with stage("validate", "parity with PyTorch"):
+                report = load_hook(fmt.validator)(temp, reference, opts)
             metadata["parity"] = report.to_dict()
             if not report.passed:
                 raise ParityError(
                     f"{fmt.name} export of {name} failed parity with PyTorch: {report.failures[0]}"
                     f" ({len(report.failures)} check(s) failed); nothing was written to {target}."
                 )
-        if fmt.embedder:
-            load_hook(fmt.embedder)(temp, metadata)
-        with staged(sidecar_path(target)) as sidecar_temp:
-            sidecar_temp.write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+        with stage("write", str(target)):
+            if fmt.embedder:
+                load_hook(fmt.embedder)(temp, metadata)
+            with staged(sidecar_path(target)) as sidecar_temp:
+                sidecar_temp.write_text(json.dumps(metadata, indent=2, default=str) + "\n")
     return ExportResult(path=target, format=fmt.name, metadata=metadata, parity=report)

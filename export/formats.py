@@ -14,7 +14,8 @@ class Format:
     - ``exporter(model, options, path) -> dict``: writes the artifact at ``path`` and returns
       format-specific metadata;
     - ``validator(path, reference, options) -> ParityReport``: parity against PyTorch;
-    - ``embedder(path, metadata)``: writes the final metadata into the artifact itself (optional).
+    - ``embedder(path, metadata)``: writes the final metadata into the artifact itself (optional);
+    - ``preflight(options)``: checks packages, devices and option combinations before any model is built.
     """
 
     name: str
@@ -26,6 +27,7 @@ class Format:
     extra: str
     description: str
     embedder: str | None = None
+    preflight: str | None = None
     is_directory: bool = False
     default_ska: str = "shift"
     default_half: bool = False  # precision when neither --half nor --fp32 is given
@@ -41,6 +43,7 @@ FORMATS: dict[str, Format] = {
             exporter="lsnet.export.onnx_exporter:export_onnx",
             validator="lsnet.export.validate:validate_with_runner",
             embedder="lsnet.export.onnx_exporter:embed_onnx_metadata",
+            preflight="lsnet.export.onnx_exporter:preflight_onnx",
             options=COMMON_OPTIONS | {"opset", "simplify", "rewrites", "baseline", "int8", "calib", "int8_threshold"},
             extra="onnx",
             description="ONNX graph for ONNX Runtime and other ONNX consumers",
@@ -52,6 +55,7 @@ FORMATS: dict[str, Format] = {
             suffix=".engine",
             exporter="lsnet.export.tensorrt_exporter:export_tensorrt",
             validator="lsnet.export.tensorrt_exporter:validate_engine",
+            preflight="lsnet.export.tensorrt_exporter:preflight_tensorrt",
             options=COMMON_OPTIONS | {"opset", "batch_range", "workspace_gb", "timing_cache", "int8", "calib"},
             extra="trt",
             description="serialized TensorRT engine for one GPU architecture and TensorRT version",
@@ -62,6 +66,7 @@ FORMATS: dict[str, Format] = {
             suffix=".mlpackage",
             exporter="lsnet.export.coreml_exporter:export_coreml",
             validator="lsnet.export.coreml_validate:validate_coreml",
+            preflight="lsnet.export.coreml_exporter:preflight_coreml",
             options=COMMON_OPTIONS | {"batch_range", "deployment_target"},
             extra="coreml",
             description="Core ML ML Program for iPhone, iPad and Mac",
@@ -75,6 +80,7 @@ FORMATS: dict[str, Format] = {
             exporter="lsnet.export.triton_repository:export_triton_repository",
             validator="lsnet.export.triton_repository:validate_triton_repository",
             embedder="lsnet.export.triton_repository:embed_triton_metadata",
+            preflight="lsnet.export.triton_repository:preflight_triton",
             options=COMMON_OPTIONS | {"opset", "simplify", "rewrites", "int8", "calib", "max_batch", "instances", "backend"},
             extra="onnx",
             description="Triton Inference Server model repository (ONNX model + config.pbtxt)",

@@ -120,15 +120,35 @@ def render_config(name: str, backend: str, inp: TensorInfo, out: TensorInfo, max
     return "\n".join(lines) + "\n"
 
 
+def check_options(options: ExportOptions) -> str:
+    """The Triton backend for ``options`` (with a close-match hint), after checking the counts."""
+    backend = pick("Triton backend", options.backend, BACKENDS, UnknownOptionError)
+    if options.instances < 1 or options.max_batch < 1:
+        raise UnknownOptionError("--instances and --max-batch must be >= 1 for a Triton repository.")
+    return backend
+
+
+def preflight_triton(options: ExportOptions) -> None:
+    """Options, the model exporter of the backend and the config checker, checked before any model is built."""
+    from lsnet.export.onnx_exporter import preflight_onnx
+
+    backend = check_options(options)
+    preflight_onnx(options)
+    if backend == "tensorrt":
+        from lsnet.export.tensorrt_exporter import preflight_tensorrt
+
+        preflight_tensorrt(options)
+    if options.validate:
+        model_config_pb2()
+
+
 def export_triton_repository(model: nn.Module, options: ExportOptions, path: Path) -> dict[str, Any]:
     """The format hook: write the repository folder at ``path`` (a staged directory)."""
     from lsnet.export.api import load_hook
     from lsnet.export.onnx_exporter import export_onnx
     from lsnet.labels import labels_for
 
-    backend = pick("Triton backend", options.backend, BACKENDS, UnknownOptionError)
-    if options.instances < 1 or options.max_batch < 1:
-        raise UnknownOptionError("--instances and --max-batch must be >= 1 for a Triton repository.")
+    backend = check_options(options)
     name = model_name(model, options)
     version_dir = Path(path) / name / VERSION
     version_dir.mkdir(parents=True)

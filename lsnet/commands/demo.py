@@ -22,11 +22,6 @@ def demo(
     from lsnet.export import export
     from lsnet.export.validate import format_report
 
-    if weights is None:
-        typer.secho(
-            "WARNING: no --weights given: the demo uses randomly initialised lsnet_t weights. Parity and speed are "
-            "real; its predictions are meaningless.", fg=typer.colors.YELLOW, err=True,
-        )
     threads = threads or os.cpu_count() or 1
     target = out / f"{DEMO_MODEL}.onnx"
     typer.echo(f"1/3 exporting {DEMO_MODEL} to {target} ...")

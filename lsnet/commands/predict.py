@@ -1,6 +1,5 @@
 """``lsnet predict``: classify images with a checkpoint, a model name or any exported artifact."""
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +9,12 @@ import typer
 from lsnet.errors import ArtifactError, LsnetError, UnknownOptionError
 from lsnet.runtimes.base import Runner, pad_batch
 
-log = logging.getLogger(__name__)
-
 CHECKPOINT_SUFFIXES = {".pth", ".pt", ".safetensors"}
 
 
 def open_predictor(artifact: str, weights: Path | None = None, device: str = "cpu") -> tuple[Runner, dict[str, Any]]:
     """A runner for ``artifact`` and the preprocessing fields (sidecar or the model's pretrained_cfg)."""
+    from lsnet.init import RANDOM_WEIGHTS, warn_random_weights
     from lsnet.runtimes.registry import open_runner
     from lsnet.variants import VARIANTS
 
@@ -24,12 +22,14 @@ def open_predictor(artifact: str, weights: Path | None = None, device: str = "cp
         from lsnet.factory import create_model
 
         if weights is None:
-            log.warning("no --weights given: %s is randomly initialised, so its predictions are meaningless", artifact)
+            warn_random_weights(artifact)
         runner = open_runner(create_model(artifact, checkpoint_path=weights), device=device)
     else:
         if weights is not None:
             raise UnknownOptionError("--weights applies to a model name only; an artifact or checkpoint carries its own weights.")
         runner = open_runner(artifact, device=device)
+        if runner.info.metadata.get("weights") == RANDOM_WEIGHTS:
+            warn_random_weights(artifact)
     model = getattr(runner, "model", None)
     if model is not None and hasattr(model, "pretrained_cfg"):
         return runner, model.pretrained_cfg.to_dict()
