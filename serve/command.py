@@ -40,6 +40,7 @@ def serve(
 ) -> None:
     """Serve an artifact over HTTP: POST /predict (image bytes or multipart), GET /health, /metadata, /metrics."""
     from lsnet.deps import require
+    from lsnet.init import RANDOM_WEIGHTS, warn_random_weights
     from lsnet.runtimes.registry import open_runner
     from lsnet.serve.app import create_app
     from lsnet.serve.settings import ServeSettings, serving_metadata
@@ -54,6 +55,8 @@ def serve(
         options["img_size"] = parse_size(img_size)
     try:
         runner = open_runner(artifact, device=device, **options)
+        if artifact in VARIANTS or runner.info.metadata.get("weights") == RANDOM_WEIGHTS:
+            warn_random_weights(artifact)
         try:
             app = create_app(runner, serving_metadata(runner, artifact), settings)
             config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=settings.timeout_s)
