@@ -201,15 +201,15 @@ def embed_triton_metadata(path: Path, metadata: dict[str, Any]) -> None:
 @functools.cache
 def model_config_pb2() -> Any:
     """Triton's ModelConfig protobuf module from tritonclient (works with tritonclient[http] without grpcio)."""
-    require("tritonclient", "tritonserver", "checking Triton model configs")
-    require("google.protobuf", "tritonserver", "checking Triton model configs")
+    require("tritonclient", "triton-server", "checking Triton model configs")
+    require("google.protobuf", "triton-server", "checking Triton model configs")
     try:
         from tritonclient.grpc import model_config_pb2 as module
     except (ImportError, RuntimeError):  # tritonclient.grpc refuses to import without grpcio; the module itself does not need it
         spec = importlib.util.find_spec("tritonclient")
         source = Path(next(iter(spec.submodule_search_locations))) / "grpc" / "model_config_pb2.py"
         if not source.is_file():
-            raise MissingDependencyError('tritonclient has no model_config_pb2: pip install "lsnet[tritonserver]"') from None
+            raise MissingDependencyError('tritonclient has no model_config_pb2: pip install "lsnet[triton-server]"') from None
         loader_spec = importlib.util.spec_from_file_location("lsnet_triton_model_config_pb2", source)
         module = importlib.util.module_from_spec(loader_spec)
         loader_spec.loader.exec_module(module)

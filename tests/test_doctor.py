@@ -60,7 +60,7 @@ def test_missing_pieces_get_their_install_command(monkeypatch) -> None:
     assert comps["onnx"].install == comps["onnxruntime"].install == 'pip install "lsnet[onnx]"'
     assert comps["TensorRT"].install.startswith('pip install "lsnet[trt]"') and "NVIDIA" in comps["TensorRT"].install
     assert comps["coremltools"].install == 'pip install "lsnet[coreml]"'
-    assert comps["triton"].install == 'pip install "lsnet[triton]"'
+    assert comps["triton"].install == 'pip install "lsnet[triton-kernel]"'
     assert not any(c.available for name, c in comps.items() if name != "PyTorch CUDA")
     caps = doctor.capabilities(list(comps.values()), cuda=True)
     assert not caps["export_onnx"] and not caps["export_tensorrt"] and not caps["triton_ska"] and caps["pytorch_cuda"]

@@ -15,7 +15,7 @@ from lsnet.deps import try_import
 ONNX_HINT = 'pip install "lsnet[onnx]"'
 TRT_HINT = 'pip install "lsnet[trt]" (needs an NVIDIA GPU, driver and CUDA; the tensorrt wheels fetch NVIDIA\'s libraries)'
 COREML_HINT = 'pip install "lsnet[coreml]"'
-TRITON_HINT = 'pip install "lsnet[triton]"'
+TRITON_HINT = 'pip install "lsnet[triton-kernel]"'
 TORCH_CUDA_HINT = "install a CUDA build of PyTorch (https://pytorch.org/get-started/locally/) on a machine with an NVIDIA GPU"
 ORT_GPU_HINT = "pip install onnxruntime-gpu (instead of onnxruntime) for CUDA"
 
