@@ -9,7 +9,7 @@ from typing import Any, Callable
 from torch import nn
 
 from lsnet.errors import ParityError
-from lsnet.export.artifact import check_writable, staged
+from lsnet.export.artifact import check_writable, staged, staged_files
 from lsnet.export.formats import Format, resolve_format
 from lsnet.export.metadata import RANDOM_INIT_SEED, model_metadata, timestamp, tool_versions, weights_record
 from lsnet.export.options import ExportOptions, make_options
@@ -37,6 +37,11 @@ class ExportResult:
     def sidecar(self) -> Path:
         return sidecar_path(self.path)
 
+    @property
+    def files(self) -> list[Path]:
+        """The artifact and the files published with it (OpenVINO's .bin)."""
+        return [self.path, *(self.path.with_suffix(s) for s in resolve_format(self.format).companions)]
+
 
 def load_hook(spec: str) -> Callable[..., Any]:
     """Import a "module:function" hook."""
@@ -55,11 +60,35 @@ def build_reference(name: str, options: ExportOptions) -> nn.Module:
     """The unfused PyTorch model in fp32 with the reference SKA, from the weights or the seeded random init."""
     from lsnet.factory import create_model
     from lsnet.init import realistic_init
+    from lsnet.labels import attach_labels
 
-    model = create_model(name, img_size=options.img_size, checkpoint_path=options.weights)
+    model = create_model(
+        name, num_classes=options.num_classes, img_size=options.img_size, checkpoint_path=options.weights,
+        random_head=options.random_head,
+    )
     if options.weights is None:
         realistic_init(model, RANDOM_INIT_SEED)
+    if options.labels is not None:
+        attach_labels(model, options.labels)
     return model
+
+
+def check_requirements(fmt: Format) -> None:
+    """Import the format's runtime modules before any work; a missing one raises its install hint."""
+    from lsnet.deps import require
+
+    for module in fmt.requires:
+        require(module, fmt.extra, f"{fmt.name} export")
+
+
+def check_target(fmt: Format, target: Path) -> None:
+    """A format written as several files needs its own suffix, so the companions get the same stem."""
+    from lsnet.errors import UnknownOptionError
+
+    if fmt.companions and target.suffix.lower() != fmt.suffix:
+        raise UnknownOptionError(
+            f"-o {target}: {fmt.name} writes {fmt.suffix} + {' + '.join(fmt.companions)} files; give a path ending in {fmt.suffix}."
+        )
 
 
 def default_output(name: str, fmt: Format, options: ExportOptions) -> Path:
@@ -91,7 +120,9 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
         pick("model", name, VARIANTS, UnknownModelError)
         parse_img_size(opts.img_size)
     target = Path(opts.output) if opts.output else default_output(name, fmt, opts)
+    check_target(fmt, target)
     check_writable(target)
+    check_requirements(fmt)
     if fmt.preflight:
         load_hook(fmt.preflight)(opts)
     if module is None and opts.weights is None:
@@ -100,6 +131,10 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
         if module is not None:
             reference = module.eval()
             opts.img_size = tuple(reference.img_size)
+            if opts.labels is not None:
+                from lsnet.labels import attach_labels
+
+                attach_labels(reference, opts.labels)
         else:
             reference = build_reference(name, opts)
     ska = opts.ska or fmt.default_ska
@@ -116,7 +151,7 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
         "created": timestamp(),
     }
     report: ParityReport | None = None
-    with staged(target) as temp:
+    with staged_files(target, fmt.companions) as temp:
         with stage("export", f"{fmt.name}, {opts.precision}"):
             metadata.update(load_hook(fmt.exporter)(deployable, opts, temp) or {})
         metadata["versions"] = {**tool_versions(), **metadata.get("versions", {})}

@@ -4,7 +4,9 @@ from dataclasses import dataclass
 from lsnet.choices import suggest
 from lsnet.errors import UnknownOptionError
 
-COMMON_OPTIONS = frozenset({"weights", "img_size", "ska", "output", "half", "validate", "batch", "dynamic_batch"})
+COMMON_OPTIONS = frozenset({
+    "weights", "num_classes", "random_head", "labels", "img_size", "ska", "output", "half", "validate", "batch", "dynamic_batch",
+})
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Format:
     embedder: str | None = None
     preflight: str | None = None
     is_directory: bool = False
+    companions: tuple[str, ...] = ()  # suffixes of files written beside the artifact and published with it
+    requires: tuple[str, ...] = ()  # modules checked before any export work (missing -> the extra's install hint)
     default_ska: str = "shift"
     default_half: bool = False  # precision when neither --half nor --fp32 is given
 
@@ -86,6 +90,19 @@ FORMATS: dict[str, Format] = {
             description="Triton Inference Server model repository (ONNX model + config.pbtxt)",
             default_ska="conv_im2col",  # the repository's model runs in Triton's ONNX Runtime backend by default
             is_directory=True,
+        ),
+        Format(
+            name="openvino",
+            aliases=("ov", "intel", "openvino-ir", "ir"),
+            suffix=".xml",
+            exporter="lsnet.export.openvino_exporter:export_openvino",
+            validator="lsnet.export.validate:validate_with_runner",
+            options=COMMON_OPTIONS | {"opset", "simplify", "rewrites"},
+            extra="openvino",
+            description="OpenVINO IR (.xml + .bin) for Intel CPUs, GPUs and NPUs",
+            companions=(".bin",),
+            requires=("openvino", "onnx"),
+            default_ska="conv_im2col",  # converted from the default ONNX export (export/openvino_exporter.py)
         ),
     )
 }

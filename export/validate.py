@@ -98,7 +98,10 @@ def reference_from_sidecar(path: Path, metadata: dict[str, Any], weights: Path |
     elif metadata.get("weights") == RANDOM_WEIGHTS:
         warn_random_weights(str(path))
         notes.append("artifact was exported from the seeded random initialisation; the reference is rebuilt the same way")
-    options = ExportOptions(weights=Path(weights) if weights else None, img_size=tuple(metadata["img_size"]))
+    options = ExportOptions(
+        weights=Path(weights) if weights else None, img_size=tuple(metadata["img_size"]),
+        num_classes=metadata.get("num_classes"),
+    )
     return build_reference(metadata["variant"], options)
 
 
