@@ -49,7 +49,9 @@ def test_export_shows_each_stage_with_its_time_on_a_terminal(tmp_path):
     for name in ("build", "fuse", "export", "write"):  # simplify and validate are switched off to keep it short
         assert f"✓ {name}" in shown, shown[-3000:]
     assert " s" in shown and "exported " in shown
-    assert f"lsnet predict {target} IMAGE.jpg" in shown and f"lsnet bench run {target}" in shown
+    for command in (f"lsnet validate {target}", f"lsnet predict {target} IMAGE.jpg", f"lsnet eval {target} FOLDER",
+                    f"lsnet bench run {target}", f"lsnet serve {target}"):
+        assert command in shown
 
 
 def test_plain_lines_when_not_on_a_terminal():

@@ -84,6 +84,7 @@ def next_commands(path: Path, fmt: str, metadata: dict) -> list[str]:
         rows = [
             (f"lsnet validate {model_file}", "parity with PyTorch again"),
             (f"lsnet predict {model_file} IMAGE.jpg", "top-5 classes of an image"),
+            (f"lsnet eval {model_file} FOLDER", "top-1/top-5 accuracy on a folder per class"),
             (f"tritonserver --model-repository {shlex.quote(str(path))}", "serve it with Triton Inference Server"),
         ]
     else:
@@ -92,6 +93,7 @@ def next_commands(path: Path, fmt: str, metadata: dict) -> list[str]:
         rows = [
             (f"lsnet validate {quoted}{device}", "parity with PyTorch again"),
             (f"lsnet predict {quoted} IMAGE.jpg{device}", "top-5 classes of an image"),
+            (f"lsnet eval {quoted} FOLDER{device}", "top-1/top-5 accuracy on a folder per class"),
             (f"lsnet bench run {quoted}{device}", "latency and throughput"),
             (f"lsnet serve {quoted}{device}", "HTTP service on 127.0.0.1:8000"),
         ]
