@@ -12,10 +12,10 @@ PEER_TARGETS = (("efficientvit_m4", 1.0), ("mobilenetv3_large_100", 1.25))
 KERNEL_TARGET = 1.3
 COLUMNS = (
     "machine", "target", "runtime", "device", "precision", "ska", "batch", "concurrency",
-    "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "min_ms", "throughput_ips", "peak_memory_mb", "ratio_to_first",
+    "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "min_ms", "throughput_ips", "peak_memory_mb", "ratio_to_first", "top1",
 )
 HEADERS = ("Machine", "Target", "Runtime", "Device", "Precision", "SKA", "Batch", "Clients",
-           "p50 ms", "p90 ms", "p99 ms", "mean ms", "std ms", "min ms", "img/s", "peak MiB", "x first")
+           "p50 ms", "p90 ms", "p99 ms", "mean ms", "std ms", "min ms", "img/s", "peak MiB", "x first", "top-1")
 
 
 def flat_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -29,6 +29,7 @@ def flat_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({
             "machine": machine,
             "target": r["target"],
+            "model": r.get("model"),
             "runtime": r["runtime"],
             "device": r["device"],
             "precision": r["precision"],
@@ -39,6 +40,8 @@ def flat_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "peak_memory_mb": r.get("peak_memory_mb"),
             "ratio_to_first": r.get("ratio_to_first"),
             "concurrency": r.get("concurrency"),
+            "top1": (r.get("accuracy") or {}).get("top1"),
+            "dataset": (r.get("accuracy") or {}).get("dataset"),
         })
     return out
 
@@ -55,6 +58,8 @@ def fmt(value: Any, key: str) -> str:
         return f"{value:,.0f}"
     if key == "ratio_to_first":
         return f"{value:.2f}"
+    if key == "top1":
+        return f"{100 * value:.1f}%"
     return str(value)
 
 
@@ -92,7 +97,7 @@ def terminal_table(docs: list[dict[str, Any]]) -> str:
 def csv_text(docs: list[dict[str, Any]]) -> str:
     """Every row as CSV with full precision."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for doc in docs:
         writer.writerows(flat_rows(doc))
@@ -207,7 +212,8 @@ def render(docs: list[tuple[Path | None, dict[str, Any]]], command: str | None =
             *(source_line(p, d) for p, d in docs),
             "",
             "Latencies are per batch (milliseconds); img/s = batch / mean latency; `x first` = p50 / p50 of the first"
-            " target of the same run at the same batch. Method: docs/bench.md.",
+            " target of the same run at the same batch; top-1 = held-out accuracy measured by `lsnet eval` where the run"
+            " was given a labelled folder (`lsnet bench --eval`). Method: docs/bench.md.",
             "",
         ]
     parts.append(markdown_table([d for _, d in docs if d["rows"]]))

@@ -9,10 +9,11 @@ from typing import Any, Callable
 from torch import nn
 
 from lsnet.errors import ParityError
-from lsnet.export.artifact import check_writable, staged, staged_files
+from lsnet.export.artifact import check_writable, publish, remove_empty, staged, staged_files
 from lsnet.export.formats import Format, resolve_format
 from lsnet.export.metadata import RANDOM_INIT_SEED, model_metadata, timestamp, tool_versions, weights_record
 from lsnet.export.options import ExportOptions, make_options
+from lsnet.export.output_path import place_output
 from lsnet.export.parity import ParityReport
 from lsnet.export.progress import stage
 from lsnet.runtimes.artifact_metadata import sidecar_path
@@ -32,10 +33,11 @@ class ExportResult:
     metadata: dict[str, Any]
     parity: ParityReport | None = None
     notes: list[str] = field(default_factory=list)
+    sidecar: Path | None = None
 
-    @property
-    def sidecar(self) -> Path:
-        return sidecar_path(self.path)
+    def __post_init__(self) -> None:
+        if self.sidecar is None:
+            self.sidecar = sidecar_path(self.path)
 
     @property
     def files(self) -> list[Path]:
@@ -91,10 +93,13 @@ def check_target(fmt: Format, target: Path) -> None:
         )
 
 
-def default_output(name: str, fmt: Format, options: ExportOptions) -> Path:
-    """``<name>[_fp16|_int8]<suffix>`` in the current folder (a folder for the Triton repository)."""
-    tag = "" if options.precision == "fp32" else f"_{options.precision}"
-    return Path(f"{name}{tag}{fmt.suffix}") if fmt.suffix else Path(f"{name}_triton_repository")
+def output_target(name: str, fmt: Format, options: ExportOptions) -> Path:
+    """Where the artifact goes: the format's own placement (Triton: a version folder) or ``place_output``."""
+    if fmt.placer:
+        return load_hook(fmt.placer)(options.output, name, options)
+    target = place_output(options.output, name, fmt, options.precision)
+    check_target(fmt, target)
+    return target
 
 
 def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any) -> ExportResult:
@@ -114,22 +119,21 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
 
     fmt = resolve_format(format)
     opts = make_options(fmt, **options)
-    module = model_or_name if isinstance(model_or_name, nn.Module) else None
-    name = getattr(module, "name", type(module).__name__.lower()) if module is not None else model_or_name
-    if module is None:  # a bad model name or size fails before the preflight, as it would when building
+    given = model_or_name if isinstance(model_or_name, nn.Module) else None
+    name = getattr(given, "name", type(given).__name__.lower()) if given is not None else str(model_or_name)
+    if given is None:  # a bad model name or size fails first, as it would when building
         pick("model", name, VARIANTS, UnknownModelError)
         parse_img_size(opts.img_size)
-    target = Path(opts.output) if opts.output else default_output(name, fmt, opts)
-    check_target(fmt, target)
-    check_writable(target)
+    target = output_target(name, fmt, opts)  # refuses a bad -o before any work
     check_requirements(fmt)
     if fmt.preflight:
         load_hook(fmt.preflight)(opts)
-    if module is None and opts.weights is None:
+    remove_empty(check_writable(target))  # an unwritable -o fails here; the folders it made are removed again
+    if given is None and opts.weights is None:
         warn_random_weights(name)
     with stage("build", name):
-        if module is not None:
-            reference = module.eval()
+        if given is not None:
+            reference = given.eval()
             opts.img_size = tuple(reference.img_size)
             if opts.labels is not None:
                 from lsnet.labels import attach_labels
@@ -151,7 +155,8 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
         "created": timestamp(),
     }
     report: ParityReport | None = None
-    with staged_files(target, fmt.companions) as temp:
+    sidecar = sidecar_path(target)
+    with staged_files(target, fmt.companions, load_hook(fmt.publisher) if fmt.publisher else publish) as temp:
         with stage("export", f"{fmt.name}, {opts.precision}"):
             metadata.update(load_hook(fmt.exporter)(deployable, opts, temp) or {})
         metadata["versions"] = {**tool_versions(), **metadata.get("versions", {})}
@@ -165,8 +170,10 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
                     f" ({len(report.failures)} check(s) failed); nothing was written to {target}."
                 )
         with stage("write", str(target)):
-            if fmt.embedder:
-                load_hook(fmt.embedder)(temp, metadata)
-            with staged(sidecar_path(target)) as sidecar_temp:
-                sidecar_temp.write_text(json.dumps(metadata, indent=2, default=str) + "\n")
-    return ExportResult(path=target, format=fmt.name, metadata=metadata, parity=report)
+            inner_sidecar = load_hook(fmt.embedder)(temp, metadata) if fmt.embedder else None
+            if inner_sidecar is not None:  # the format keeps its sidecar inside the artifact (Triton version folder)
+                sidecar = target / Path(inner_sidecar).relative_to(temp)
+            else:
+                with staged(sidecar) as sidecar_temp:
+                    sidecar_temp.write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+    return ExportResult(path=target, format=fmt.name, metadata=metadata, parity=report, sidecar=sidecar)

@@ -16,7 +16,12 @@ class Format:
     - ``exporter(model, options, path) -> dict``: writes the artifact at ``path`` and returns
       format-specific metadata;
     - ``validator(path, reference, options) -> ParityReport``: parity against PyTorch;
-    - ``embedder(path, metadata)``: writes the final metadata into the artifact itself (optional);
+    - ``embedder(path, metadata) -> Path | None``: writes the final metadata into the artifact itself
+      (optional); a returned path is a sidecar it wrote inside the artifact, and no sidecar is written beside it;
+    - ``placer(output, name, options) -> Path``: where the artifact goes (optional; default
+      ``output_path.place_output``);
+    - ``publisher(temp, target)``: moves the finished temporary artifact into place (optional; default
+      ``artifact.publish``, one rename);
     - ``preflight(options)``: checks packages, devices and option combinations before any model is built.
     """
 
@@ -29,6 +34,8 @@ class Format:
     extra: str
     description: str
     embedder: str | None = None
+    placer: str | None = None
+    publisher: str | None = None
     preflight: str | None = None
     is_directory: bool = False
     companions: tuple[str, ...] = ()  # suffixes of files written beside the artifact and published with it
@@ -85,7 +92,9 @@ FORMATS: dict[str, Format] = {
             validator="lsnet.export.triton_repository:validate_triton_repository",
             embedder="lsnet.export.triton_repository:embed_triton_metadata",
             preflight="lsnet.export.triton_repository:preflight_triton",
-            options=COMMON_OPTIONS | {"opset", "simplify", "rewrites", "int8", "calib", "max_batch", "instances", "backend"},
+            placer="lsnet.export.triton_repository:place_version",
+            publisher="lsnet.export.triton_repository:publish_version",
+            options=COMMON_OPTIONS | {"opset", "simplify", "rewrites", "int8", "calib", "max_batch", "instances", "backend", "model_name", "version"},
             extra="onnx",
             description="Triton Inference Server model repository (ONNX model + config.pbtxt)",
             default_ska="conv_im2col",  # the repository's model runs in Triton's ONNX Runtime backend by default

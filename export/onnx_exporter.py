@@ -8,6 +8,7 @@ slower graphs for this model. PyTorch warns that the legacy exporter will be rem
 is recorded here, and every export is validated at an odd batch (3) so a specialized batch is caught.
 """
 import copy
+import errno
 import json
 import tempfile
 import warnings
@@ -167,4 +168,6 @@ def embed_onnx_metadata(path: Path, metadata: dict[str, Any]) -> None:
     try:
         onnx.save(model, str(path))
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise  # staged() names the final path and the fix
         raise LsnetError(f"cannot write ONNX metadata into {path}: {exc.strerror}.") from exc

@@ -37,6 +37,8 @@ class ExportOptions:
     max_batch: int = 32
     instances: int = 1
     backend: str = "onnxruntime"
+    model_name: str | None = None  # Triton model folder name (default: the variant, plus the precision if not fp32)
+    version: int | None = None  # Triton model version (default: the next free one)
 
     def __post_init__(self) -> None:
         if self.int8 and self.half:

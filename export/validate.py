@@ -107,9 +107,11 @@ def reference_from_sidecar(path: Path, metadata: dict[str, Any], weights: Path |
 
 def validate_artifact(path: str | Path, weights: str | Path | None = None, device: str = "cpu") -> ParityReport:
     """``lsnet validate``: parity of an existing artifact of any format, from its sidecar."""
-    path = Path(path)
-    if not path.exists():
+    from lsnet.runtimes.model_repository import resolve_artifact
+
+    if not Path(path).exists():
         raise ArtifactError(f"artifact not found: {path}; pass the path of an exported model.")
+    path = resolve_artifact(path)
     metadata = read_sidecar(path)
     if not metadata.get("variant"):
         raise ArtifactError(

@@ -32,6 +32,10 @@ class EvalFolderError(LsnetError):
     """A labelled folder that cannot be evaluated (no class folders, an unknown class, no images)."""
 
 
+class ClassMismatchError(EvalFolderError):
+    """Class folders that do not fit the model's classes (a name that is not a label, too many folders)."""
+
+
 @dataclass
 class ClassResult:
     """Accuracy on one class folder."""
@@ -153,7 +157,7 @@ def match_folders(folders: list[Path], num_classes: int, labels: str | Sequence[
     names = labels_for(num_classes, labels)
     if not has_names(labels, num_classes):
         if len(folders) > num_classes:
-            raise EvalFolderError(
+            raise ClassMismatchError(
                 f"{len(folders)} class folders but the model has {num_classes} classes: pass --labels to match them by name."
             )
         return {f.name: i for i, f in enumerate(folders)}, names, "sorted order"
@@ -163,7 +167,7 @@ def match_folders(folders: list[Path], num_classes: int, labels: str | Sequence[
     mapping = {}
     for f in folders:
         if f.name not in index:
-            raise EvalFolderError(
+            raise ClassMismatchError(
                 f"class folder '{f.name}' is not one of the model's labels.{suggest(f.name, index)} Rename the folder "
                 f"to its label, or pass --labels with the names in the head's order."
             )
