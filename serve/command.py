@@ -43,7 +43,7 @@ def serve(
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (runners that support it)."),
     threads: int = typer.Option(0, "--threads", help="Intra-op threads of each worker's runtime (0: the runtime's default, or cores / workers with --workers > 1)."),
     workers: int = typer.Option(1, "--workers", help="Processes accepting on the port, each with its own runner and batcher."),
-    ray: bool = typer.Option(False, "--ray", help="Serve as a Ray Serve deployment on a local Ray instance (pip install \"lsnet[ray]\")."),
+    ray: bool = typer.Option(False, "--ray", help="Serve as a Ray Serve deployment on a local Ray instance (needs the ray extra: docs/serving.md)."),
     replicas: int = typer.Option(1, "--replicas", help="With --ray: replicas (each its own runner and batcher)."),
     min_replicas: int | None = typer.Option(None, "--min-replicas", help="With --ray: autoscale between --min-replicas and --max-replicas."),
     max_replicas: int | None = typer.Option(None, "--max-replicas", help="With --ray: the autoscaling ceiling."),
