@@ -90,9 +90,13 @@ def lsnet_sidecars(version_dir: Path) -> list[dict[str, Any]]:
 def place_version(output: Path | None, name: str, options: ExportOptions) -> Path:
     """Placer hook: the version folder this export writes, ``<repository>/<model>/<version>``; refuses before
     any work to touch a model or version that lsnet did not write. Sets ``options.model_name``/``version``."""
-    pick("Triton backend", options.backend, BACKENDS, UnknownOptionError)
+    backend = pick("Triton backend", options.backend, BACKENDS, UnknownOptionError)
     if options.instances < 1 or options.max_batch < 1:
         raise UnknownOptionError("--instances and --max-batch must be >= 1 for a Triton repository.")
+    if backend == "tensorrt":
+        from lsnet.runtimes.tensorrt_env import require_tensorrt_gpu
+
+        require_tensorrt_gpu("TensorRT plans for Triton")
     repository = Path(output) if output is not None else Path(DEFAULT_REPOSITORY)
     if repository.exists() and not repository.is_dir():
         raise OutputPathError(f"{repository} is a file, and a Triton model repository is a folder: choose another -o path.")
