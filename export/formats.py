@@ -107,6 +107,18 @@ FORMATS: dict[str, Format] = {
             requires=("openvino", "onnx"),
             default_ska="conv_im2col",  # converted from the default ONNX export (export/openvino_exporter.py)
         ),
+        Format(
+            name="litert",
+            aliases=("tflite", "tfl", "lite", "android"),
+            suffix=".tflite",
+            exporter="lsnet.export.litert_exporter:export_litert",
+            validator="lsnet.export.validate:validate_with_runner",
+            options=COMMON_OPTIONS - {"dynamic_batch"},  # fixed batch (export/litert_exporter.py)
+            extra="litert",
+            description="LiteRT (TensorFlow Lite) flatbuffer for Android and embedded CPUs (XNNPACK)",
+            requires=("litert_torch", "ai_edge_litert"),
+            default_ska="conv_im2col",  # one XNNPACK delegate node for the whole graph (export/litert_exporter.py)
+        ),
     )
 }
 

@@ -91,6 +91,7 @@ def make_options(fmt: Format, **given: object) -> ExportOptions:
         if options.batch < 1:
             raise UnknownOptionError(f"batch must be >= 1, got {options.batch}.")
         options.dynamic_batch = False
-    elif not options.dynamic_batch:
+    elif not options.dynamic_batch or "dynamic_batch" not in fmt.options:
+        options.dynamic_batch = False  # formats without a symbolic batch axis (LiteRT) export batch 1 by default
         options.batch = 1  # --no-dynamic-batch without --batch: the usual fixed batch of one
     return options

@@ -18,6 +18,7 @@ RUNNERS: dict[str, str] = {
     ".mlpackage": "lsnet.runtimes.coreml_runner:CoreMLRunner",
     ".mlmodel": "lsnet.runtimes.coreml_runner:CoreMLRunner",
     ".xml": "lsnet.runtimes.openvino_runner:OpenVINORunner",
+    ".tflite": "lsnet.runtimes.litert_runner:LiteRTRunner",
     ".pth": "lsnet.runtimes.torch_runner:TorchRunner",
     ".pt": "lsnet.runtimes.torch_runner:TorchRunner",
     ".safetensors": "lsnet.runtimes.torch_runner:TorchRunner",

@@ -43,6 +43,11 @@ def serve(
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (runners that support it)."),
     threads: int = typer.Option(0, "--threads", help="Intra-op threads of each worker's runtime (0: the runtime's default, or cores / workers with --workers > 1)."),
     workers: int = typer.Option(1, "--workers", help="Processes accepting on the port, each with its own runner and batcher."),
+    ray: bool = typer.Option(False, "--ray", help="Serve as a Ray Serve deployment on a local Ray instance (needs the ray extra: docs/serving.md)."),
+    replicas: int = typer.Option(1, "--replicas", help="With --ray: replicas (each its own runner and batcher)."),
+    min_replicas: int | None = typer.Option(None, "--min-replicas", help="With --ray: autoscale between --min-replicas and --max-replicas."),
+    max_replicas: int | None = typer.Option(None, "--max-replicas", help="With --ray: the autoscaling ceiling."),
+    cpus_per_replica: float = typer.Option(1.0, "--cpus-per-replica", help="With --ray: CPUs Ray reserves per replica."),
     img_size: str = ImgSizeOption,
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
@@ -73,7 +78,15 @@ def serve(
     if artifact in VARIANTS or artifact.endswith((".pth", ".pt", ".safetensors")):
         options["img_size"] = parse_size(img_size)
     artifact = str(resolve_artifact(artifact))  # a Triton model or version folder: its model file
-    spec = WorkerSpec(artifact, device, options, settings, log_level, workers)
+    spec = WorkerSpec(str(Path(artifact).resolve()) if Path(artifact).exists() else artifact, device, options, settings, log_level, workers)
+    if ray:
+        from lsnet.serve.ray_serve import RaySettings, run_on_ray
+
+        ray_settings = RaySettings(replicas, min_replicas, max_replicas, cpus_per_replica=cpus_per_replica)
+        require("ray.serve", "ray", "lsnet serve --ray")
+        typer.echo(f"serving {artifact} with Ray Serve on http://{host}:{port} (same routes as lsnet serve)", err=True)
+        run_on_ray(spec, ray_settings, host, port)
+        return
     sock = bind_socket(host, port)
     try:
         where = f"http://{host}:{port}"

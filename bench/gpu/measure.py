@@ -74,6 +74,17 @@ def release(device: str) -> None:
         torch.cuda.empty_cache()
 
 
+def context_lost(device: str, label: str) -> str | None:
+    """Why the CUDA context is unusable after ``label`` failed (a kernel fault is sticky), or None if it still works."""
+    if not device.startswith("cuda"):
+        return None
+    try:
+        torch.cuda.synchronize()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any error here means the context is gone
+        return f"the CUDA context of the measuring process was lost when {label} failed ({first_line(exc)})"
+
+
 def logits_of(runner: Any, images: np.ndarray) -> np.ndarray | str:
     """The runner's logits of ``images``, or why there are none (out of memory at this batch)."""
     try:
@@ -135,6 +146,7 @@ class GpuRun:
         self.skipped: list[Skipped] = []
         self.reference: dict[str, np.ndarray | str] = {}
         self.models: dict[str, nn.Module] = {}
+        self.broken: str | None = None  # why this process can no longer use the GPU (then only child processes measure)
 
     def left(self) -> float:
         """Seconds of the budget left."""
@@ -175,6 +187,9 @@ class GpuRun:
 
         label = mode.label(name, ska)
         needed = self.plan.settings.warmup_s + self.plan.settings.min_time_s + OVERHEAD_S
+        if self.broken:
+            self.skip(label, self.broken)
+            return
         if self.left() < needed:
             self.skip(label, f"over the time budget: {self.left():.0f} s left of {self.plan.budget_s:.0f} s, about {needed:.0f} s needed")
             return
@@ -195,6 +210,7 @@ class GpuRun:
             if not isinstance(exc, LsnetError):
                 traceback.print_exc()
             self.skip(label, first_line(exc))
+            self.broken = context_lost(self.plan.device, label)
         finally:
             if candidate is not None:
                 candidate.runner.close()
