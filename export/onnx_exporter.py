@@ -10,7 +10,6 @@ is recorded here, and every export is validated at an odd batch (3) so a special
 import copy
 import errno
 import json
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +20,7 @@ from torch import nn
 from lsnet.deps import require
 from lsnet.errors import LsnetError, MissingDependencyError, UnknownOptionError
 from lsnet.export.api import INPUT_NAME, OUTPUT_NAME
+from lsnet.export.artifact import remove_tree, temp_beside
 from lsnet.export.metadata import package_version
 from lsnet.export.options import ExportOptions
 
@@ -69,10 +69,12 @@ def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
     meta["dynamic_batch"] = options.dynamic_batch
     meta["batch"] = None if options.dynamic_batch else options.batch
     if quantize is not None:
-        with tempfile.TemporaryDirectory() as tmp:
-            fp32_path = Path(tmp) / "fp32.onnx"
+        fp32_path = temp_beside(Path(path).with_name("fp32.onnx"))  # beside the artifact: a killed run's leftover gets cleaned
+        try:
             _write_graph(model, options, fp32_path, simplify, meta)
             meta["int8"] = quantize(fp32_path, path, model, options)
+        finally:
+            remove_tree(fp32_path)
     else:
         _write_graph(model, options, path, simplify, meta)
     meta["graph"] = graph_summary(path, enforce_rank=not options.baseline)  # baseline: recorded only

@@ -90,7 +90,7 @@ def lsnet_sidecars(version_dir: Path) -> list[dict[str, Any]]:
 def place_version(output: Path | None, name: str, options: ExportOptions) -> Path:
     """Placer hook: the version folder this export writes, ``<repository>/<model>/<version>``; refuses before
     any work to touch a model or version that lsnet did not write. Sets ``options.model_name``/``version``."""
-    check_options(options)
+    check_options(options)  # TensorRT and a GPU for the tensorrt backend: preflight_triton
     repository = Path(output) if output is not None else Path(DEFAULT_REPOSITORY)
     if repository.exists() and not repository.is_dir():
         raise OutputPathError(f"{repository} is a file, and a Triton model repository is a folder: choose another -o path.")
