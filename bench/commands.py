@@ -72,11 +72,11 @@ def write_text(path: Path, text: str) -> None:
 
 
 def emit(doc: dict[str, Any], out: Optional[Path], csv_path: Optional[Path], plot: Optional[Path]) -> None:
-    """Print the markdown table; write JSON (+ .md beside it), CSV and a plot when asked."""
+    """Print the table (narrow on a terminal, full markdown otherwise); write JSON (+ .md beside it), CSV and a plot when asked."""
     from lsnet.bench import report, results
 
     text = report.render([(out, doc)])
-    typer.echo(text)
+    typer.echo(report.terminal_table([doc]) if sys.stdout.isatty() else text)
     if out:
         results.write(doc, out)
         write_text(out.with_suffix(".md"), text)

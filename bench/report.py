@@ -72,6 +72,28 @@ def markdown_table(docs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+TERMINAL_COLUMNS = ("target", "runtime", "precision", "batch", "p50_ms", "p90_ms", "throughput_ips", "ratio_to_first")
+TERMINAL_HEADERS = ("target", "runtime", "precision", "batch", "p50 ms", "p90 ms", "img/s", "ratio")
+RATIO_NOTE = (
+    "ratio = p50 / p50 of the first target at the same batch (below 1: faster than the first).\n"
+    "Full table (p99, mean, std, min, memory, machine): --out FILE (JSON + markdown) or --csv FILE."
+)
+
+
+def terminal_table(docs: list[dict[str, Any]]) -> str:
+    """A narrow aligned table for a terminal (8 columns, about 80 characters) and the note on the ratio column."""
+    rows = [TERMINAL_HEADERS] + [
+        tuple(fmt(rec[c], c) for c in TERMINAL_COLUMNS) for doc in docs for rec in flat_rows(doc)
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TERMINAL_HEADERS))]
+    numeric = {i for i, c in enumerate(TERMINAL_COLUMNS) if c not in ("target", "runtime", "precision")}
+
+    def line(row: tuple[str, ...]) -> str:
+        return "  ".join(cell.rjust(w) if i in numeric else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+
+    return "\n".join([line(rows[0]), *(line(row) for row in rows[1:]), "", RATIO_NOTE])
+
+
 def csv_text(docs: list[dict[str, Any]]) -> str:
     """Every row as CSV with full precision."""
     buffer = io.StringIO()

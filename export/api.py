@@ -9,12 +9,13 @@ from typing import Any, Callable
 from torch import nn
 
 from lsnet.errors import ParityError
-from lsnet.export.artifact import publish, staged, staged_files
+from lsnet.export.artifact import check_writable, publish, remove_empty, staged, staged_files
 from lsnet.export.formats import Format, resolve_format
 from lsnet.export.metadata import RANDOM_INIT_SEED, model_metadata, timestamp, tool_versions, weights_record
 from lsnet.export.options import ExportOptions, make_options
 from lsnet.export.output_path import place_output
 from lsnet.export.parity import ParityReport
+from lsnet.export.progress import stage
 from lsnet.runtimes.artifact_metadata import sidecar_path
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,6 @@ def build_reference(name: str, options: ExportOptions) -> nn.Module:
         random_head=options.random_head,
     )
     if options.weights is None:
-        log.warning("no --weights given: exporting randomly initialised %s; its accuracy is meaningless", name)
         realistic_init(model, RANDOM_INIT_SEED)
     if options.labels is not None:
         attach_labels(model, options.labels)
@@ -105,29 +105,46 @@ def output_target(name: str, fmt: Format, options: ExportOptions) -> Path:
 def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any) -> ExportResult:
     """Export a model (name or LSNet module) to ``format``; validate parity; publish atomically.
 
-    On a parity failure nothing is left under the final name and ParityError is raised.
+    Packages, devices, options and the output folder are checked before any model is built; the
+    stages (build, fuse, export, simplify, validate, write) go to the display installed with
+    ``lsnet.export.progress.reporting``. On a parity failure nothing is left under the final name
+    and ParityError is raised.
     """
-    from lsnet.factory import set_ska
+    from lsnet.choices import pick
+    from lsnet.errors import UnknownModelError
+    from lsnet.factory import parse_img_size, set_ska
+    from lsnet.init import warn_random_weights
     from lsnet.reparam import reparameterize
+    from lsnet.variants import VARIANTS
 
     fmt = resolve_format(format)
     opts = make_options(fmt, **options)
-    check_requirements(fmt)
     given = model_or_name if isinstance(model_or_name, nn.Module) else None
     name = getattr(given, "name", type(given).__name__.lower()) if given is not None else str(model_or_name)
+    if given is None:  # a bad model name or size fails first, as it would when building
+        pick("model", name, VARIANTS, UnknownModelError)
+        parse_img_size(opts.img_size)
     target = output_target(name, fmt, opts)  # refuses a bad -o before any work
-    if given is not None:
-        reference = given.eval()
-        opts.img_size = tuple(reference.img_size)
-        if opts.labels is not None:
-            from lsnet.labels import attach_labels
+    check_requirements(fmt)
+    if fmt.preflight:
+        load_hook(fmt.preflight)(opts)
+    remove_empty(check_writable(target))  # an unwritable -o fails here; the folders it made are removed again
+    if given is None and opts.weights is None:
+        warn_random_weights(name)
+    with stage("build", name):
+        if given is not None:
+            reference = given.eval()
+            opts.img_size = tuple(reference.img_size)
+            if opts.labels is not None:
+                from lsnet.labels import attach_labels
 
-            attach_labels(reference, opts.labels)
-    else:
-        reference = build_reference(name, opts)
+                attach_labels(reference, opts.labels)
+        else:
+            reference = build_reference(name, opts)
     ska = opts.ska or fmt.default_ska
     opts.ska = ska
-    deployable = set_ska(reparameterize(reference), ska)
+    with stage("fuse", f"re-parameterize, SKA {ska}"):
+        deployable = set_ska(reparameterize(reference), ska)
     metadata: dict[str, Any] = {
         **model_metadata(reference, name, INPUT_NAME, OUTPUT_NAME, None if opts.dynamic_batch else opts.batch),
         "format": fmt.name,
@@ -140,20 +157,23 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
     report: ParityReport | None = None
     sidecar = sidecar_path(target)
     with staged_files(target, fmt.companions, load_hook(fmt.publisher) if fmt.publisher else publish) as temp:
-        metadata.update(load_hook(fmt.exporter)(deployable, opts, temp) or {})
+        with stage("export", f"{fmt.name}, {opts.precision}"):
+            metadata.update(load_hook(fmt.exporter)(deployable, opts, temp) or {})
         metadata["versions"] = {**tool_versions(), **metadata.get("versions", {})}
         if opts.validate:
-            report = load_hook(fmt.validator)(temp, reference, opts)
+            with stage("validate", "parity with PyTorch"):
+                report = load_hook(fmt.validator)(temp, reference, opts)
             metadata["parity"] = report.to_dict()
             if not report.passed:
                 raise ParityError(
                     f"{fmt.name} export of {name} failed parity with PyTorch: {report.failures[0]}"
                     f" ({len(report.failures)} check(s) failed); nothing was written to {target}."
                 )
-        inner_sidecar = load_hook(fmt.embedder)(temp, metadata) if fmt.embedder else None
-        if inner_sidecar is not None:  # the format keeps its sidecar inside the artifact (Triton version folder)
-            sidecar = target / Path(inner_sidecar).relative_to(temp)
-        else:
-            with staged(sidecar) as sidecar_temp:
-                sidecar_temp.write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+        with stage("write", str(target)):
+            inner_sidecar = load_hook(fmt.embedder)(temp, metadata) if fmt.embedder else None
+            if inner_sidecar is not None:  # the format keeps its sidecar inside the artifact (Triton version folder)
+                sidecar = target / Path(inner_sidecar).relative_to(temp)
+            else:
+                with staged(sidecar) as sidecar_temp:
+                    sidecar_temp.write_text(json.dumps(metadata, indent=2, default=str) + "\n")
     return ExportResult(path=target, format=fmt.name, metadata=metadata, parity=report, sidecar=sidecar)

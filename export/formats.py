@@ -21,7 +21,8 @@ class Format:
     - ``placer(output, name, options) -> Path``: where the artifact goes (optional; default
       ``output_path.place_output``);
     - ``publisher(temp, target)``: moves the finished temporary artifact into place (optional; default
-      ``artifact.publish``, one rename).
+      ``artifact.publish``, one rename);
+    - ``preflight(options)``: checks packages, devices and option combinations before any model is built.
     """
 
     name: str
@@ -35,6 +36,7 @@ class Format:
     embedder: str | None = None
     placer: str | None = None
     publisher: str | None = None
+    preflight: str | None = None
     is_directory: bool = False
     companions: tuple[str, ...] = ()  # suffixes of files written beside the artifact and published with it
     requires: tuple[str, ...] = ()  # modules checked before any export work (missing -> the extra's install hint)
@@ -52,6 +54,7 @@ FORMATS: dict[str, Format] = {
             exporter="lsnet.export.onnx_exporter:export_onnx",
             validator="lsnet.export.validate:validate_with_runner",
             embedder="lsnet.export.onnx_exporter:embed_onnx_metadata",
+            preflight="lsnet.export.onnx_exporter:preflight_onnx",
             options=COMMON_OPTIONS | {"opset", "simplify", "rewrites", "baseline", "int8", "calib", "int8_threshold"},
             extra="onnx",
             description="ONNX graph for ONNX Runtime and other ONNX consumers",
@@ -63,6 +66,7 @@ FORMATS: dict[str, Format] = {
             suffix=".engine",
             exporter="lsnet.export.tensorrt_exporter:export_tensorrt",
             validator="lsnet.export.tensorrt_exporter:validate_engine",
+            preflight="lsnet.export.tensorrt_exporter:preflight_tensorrt",
             options=COMMON_OPTIONS | {"opset", "batch_range", "workspace_gb", "timing_cache", "int8", "calib"},
             extra="trt",
             description="serialized TensorRT engine for one GPU architecture and TensorRT version",
@@ -73,6 +77,7 @@ FORMATS: dict[str, Format] = {
             suffix=".mlpackage",
             exporter="lsnet.export.coreml_exporter:export_coreml",
             validator="lsnet.export.coreml_validate:validate_coreml",
+            preflight="lsnet.export.coreml_exporter:preflight_coreml",
             options=COMMON_OPTIONS | {"batch_range", "deployment_target"},
             extra="coreml",
             description="Core ML ML Program for iPhone, iPad and Mac",
@@ -86,6 +91,7 @@ FORMATS: dict[str, Format] = {
             exporter="lsnet.export.triton_repository:export_triton_repository",
             validator="lsnet.export.triton_repository:validate_triton_repository",
             embedder="lsnet.export.triton_repository:embed_triton_metadata",
+            preflight="lsnet.export.triton_repository:preflight_triton",
             placer="lsnet.export.triton_repository:place_version",
             publisher="lsnet.export.triton_repository:publish_version",
             options=COMMON_OPTIONS | {"opset", "simplify", "rewrites", "int8", "calib", "max_batch", "instances", "backend", "model_name", "version"},

@@ -52,6 +52,16 @@ def check_options(options: ExportOptions) -> tuple[int, int, int]:
     return resolve_batch_range(options)
 
 
+def preflight_tensorrt(options: ExportOptions) -> None:
+    """Options, the ONNX exporter, TensorRT and a GPU, checked before any model is built."""
+    from lsnet.export.onnx_exporter import preflight_onnx
+    from lsnet.runtimes.tensorrt_env import require_tensorrt_gpu
+
+    check_options(options)
+    preflight_onnx(dataclasses.replace(options, validate=False))
+    require_tensorrt_gpu("TensorRT engines")
+
+
 def export_tensorrt(model: nn.Module, options: ExportOptions, path: Path) -> dict[str, Any]:
     """Build a TensorRT engine for this machine's GPU at ``path``; return its metadata."""
     from lsnet.export.artifact import remove_tree, temp_beside

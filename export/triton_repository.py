@@ -90,9 +90,7 @@ def lsnet_sidecars(version_dir: Path) -> list[dict[str, Any]]:
 def place_version(output: Path | None, name: str, options: ExportOptions) -> Path:
     """Placer hook: the version folder this export writes, ``<repository>/<model>/<version>``; refuses before
     any work to touch a model or version that lsnet did not write. Sets ``options.model_name``/``version``."""
-    pick("Triton backend", options.backend, BACKENDS, UnknownOptionError)
-    if options.instances < 1 or options.max_batch < 1:
-        raise UnknownOptionError("--instances and --max-batch must be >= 1 for a Triton repository.")
+    check_options(options)  # TensorRT and a GPU for the tensorrt backend: preflight_triton
     repository = Path(output) if output is not None else Path(DEFAULT_REPOSITORY)
     if repository.exists() and not repository.is_dir():
         raise OutputPathError(f"{repository} is a file, and a Triton model repository is a folder: choose another -o path.")
@@ -180,6 +178,28 @@ def render_config(name: str, backend: str, inp: TensorInfo, out: TensorInfo, max
     return "\n".join(lines) + "\n"
 
 
+def check_options(options: ExportOptions) -> str:
+    """The Triton backend for ``options`` (with a close-match hint), after checking the counts."""
+    backend = pick("Triton backend", options.backend, BACKENDS, UnknownOptionError)
+    if options.instances < 1 or options.max_batch < 1:
+        raise UnknownOptionError("--instances and --max-batch must be >= 1 for a Triton repository.")
+    return backend
+
+
+def preflight_triton(options: ExportOptions) -> None:
+    """Options, the model exporter of the backend and the config checker, checked before any model is built."""
+    from lsnet.export.onnx_exporter import preflight_onnx
+
+    backend = check_options(options)
+    preflight_onnx(options)
+    if backend == "tensorrt":
+        from lsnet.export.tensorrt_exporter import preflight_tensorrt
+
+        preflight_tensorrt(options)
+    if options.validate:
+        model_config_pb2()
+
+
 def tensorrt_options(options: ExportOptions) -> ExportOptions:
     """The engine options of the tensorrt backend: a dynamic batch profile up to --max-batch."""
     trt_options = copy.copy(options)
@@ -196,7 +216,7 @@ def export_triton_repository(model: nn.Module, options: ExportOptions, path: Pat
     from lsnet.export.onnx_exporter import export_onnx
     from lsnet.labels import labels_for
 
-    backend = pick("Triton backend", options.backend, BACKENDS, UnknownOptionError)
+    backend = check_options(options)
     name = options.model_name or default_model_name(getattr(model, "name", "lsnet"), options)
     path = Path(path)
     path.mkdir()
@@ -283,15 +303,15 @@ def publish_version(temp: Path, target: Path) -> None:
 @functools.cache
 def model_config_pb2() -> Any:
     """Triton's ModelConfig protobuf module from tritonclient (works with tritonclient[http] without grpcio)."""
-    require("tritonclient", "tritonserver", "checking Triton model configs")
-    require("google.protobuf", "tritonserver", "checking Triton model configs")
+    require("tritonclient", "triton-server", "checking Triton model configs")
+    require("google.protobuf", "triton-server", "checking Triton model configs")
     try:
         from tritonclient.grpc import model_config_pb2 as module
     except (ImportError, RuntimeError):  # tritonclient.grpc refuses to import without grpcio; the module itself does not need it
         spec = importlib.util.find_spec("tritonclient")
         source = Path(next(iter(spec.submodule_search_locations))) / "grpc" / "model_config_pb2.py"
         if not source.is_file():
-            raise MissingDependencyError('tritonclient has no model_config_pb2: pip install "lsnet[tritonserver]"') from None
+            raise MissingDependencyError('tritonclient has no model_config_pb2: pip install "lsnet[triton-server]"') from None
         loader_spec = importlib.util.spec_from_file_location("lsnet_triton_model_config_pb2", source)
         module = importlib.util.module_from_spec(loader_spec)
         loader_spec.loader.exec_module(module)

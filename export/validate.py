@@ -81,8 +81,9 @@ def reference_from_sidecar(path: Path, metadata: dict[str, Any], weights: Path |
     """Rebuild the reference model an artifact was exported from (variant, size, weights or seeded init)."""
     from lsnet.export.api import build_reference
     from lsnet.export.metadata import file_sha256
+    from lsnet.init import RANDOM_WEIGHTS, warn_random_weights
 
-    if weights is None and metadata.get("weights") not in (None, "random-init"):
+    if weights is None and metadata.get("weights") not in (None, RANDOM_WEIGHTS):
         weights = Path(metadata["weights"])
         if not weights.is_file():
             raise CheckpointError(
@@ -94,7 +95,8 @@ def reference_from_sidecar(path: Path, metadata: dict[str, Any], weights: Path |
         recorded = metadata.get("weights_sha256")
         if recorded and file_sha256(Path(weights)) != recorded:
             notes.append(f"the sha256 of {weights} differs from the weights recorded at export; parity is against the given file")
-    elif metadata.get("weights") == "random-init":
+    elif metadata.get("weights") == RANDOM_WEIGHTS:
+        warn_random_weights(str(path))
         notes.append("artifact was exported from the seeded random initialisation; the reference is rebuilt the same way")
     options = ExportOptions(
         weights=Path(weights) if weights else None, img_size=tuple(metadata["img_size"]),

@@ -43,7 +43,7 @@ def serve(
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (runners that support it)."),
     threads: int = typer.Option(0, "--threads", help="Intra-op threads of each worker's runtime (0: the runtime's default, or cores / workers with --workers > 1)."),
     workers: int = typer.Option(1, "--workers", help="Processes accepting on the port, each with its own runner and batcher."),
-    ray: bool = typer.Option(False, "--ray", help="Serve as a Ray Serve deployment on a local Ray instance (pip install \"lsnet[ray]\")."),
+    ray: bool = typer.Option(False, "--ray", help="Serve as a Ray Serve deployment on a local Ray instance (needs the ray extra: docs/serving.md)."),
     replicas: int = typer.Option(1, "--replicas", help="With --ray: replicas (each its own runner and batcher)."),
     min_replicas: int | None = typer.Option(None, "--min-replicas", help="With --ray: autoscale between --min-replicas and --max-replicas."),
     max_replicas: int | None = typer.Option(None, "--max-replicas", help="With --ray: the autoscaling ceiling."),
@@ -56,6 +56,8 @@ def serve(
 
     from lsnet.deps import require
     from lsnet.errors import LsnetError, UnknownOptionError
+    from lsnet.init import RANDOM_WEIGHTS, warn_random_weights
+    from lsnet.runtimes.artifact_metadata import read_sidecar
     from lsnet.runtimes.model_repository import resolve_artifact
     from lsnet.serve.settings import ServeSettings
     from lsnet.variants import VARIANTS
@@ -78,6 +80,8 @@ def serve(
     if artifact in VARIANTS or artifact.endswith((".pth", ".pt", ".safetensors")):
         options["img_size"] = parse_size(img_size)
     artifact = str(resolve_artifact(artifact))  # a Triton model or version folder: its model file
+    if artifact in VARIANTS or read_sidecar(Path(artifact)).get("weights") == RANDOM_WEIGHTS:
+        warn_random_weights(artifact)
     spec = WorkerSpec(str(Path(artifact).resolve()) if Path(artifact).exists() else artifact, device, options, settings, log_level, workers)
     if ray:
         from lsnet.serve.ray_serve import RaySettings, run_on_ray

@@ -17,7 +17,7 @@ cuda = pytest.mark.skipif(not HAS_CUDA, reason="needs an NVIDIA GPU with a CUDA 
 
 
 def test_triton_launch_makes_the_tensors_gpu_current(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("triton", reason="triton is not installed: pip install \"lsnet[triton]\"")
+    pytest.importorskip("triton", reason="triton is not installed: pip install \"lsnet[triton-kernel]\"")
     from lsnet.ska import triton_kernel
 
     entered = []

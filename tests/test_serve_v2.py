@@ -8,7 +8,7 @@ from serve_support import image_bytes, running_server
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
-http = pytest.importorskip("tritonclient.http", reason="tritonclient[http] is not installed: pip install \"lsnet[tritonserver]\"")
+http = pytest.importorskip("tritonclient.http", reason="tritonclient[http] is not installed: pip install \"lsnet[triton-server]\"")
 
 
 @pytest.fixture(scope="module")

@@ -246,3 +246,15 @@ def test_tensorrt_backend_validates_on_cuda_exports_onnx_once_and_records_the_en
     fake_tensorrt.runner.here = {**FAKE_GPU, "gpu": "NVIDIA H200"}
     with pytest.raises(EngineMismatchError, match="GPU NVIDIA A10 \\(built\\) vs NVIDIA H200 \\(here\\)"):
         open_runner(repository / "lsnet_t", device="cuda")
+
+
+def test_tensorrt_backend_without_tensorrt_fails_before_any_work(tmp_path: Path) -> None:
+    from lsnet.deps import try_import
+    from lsnet.export import export
+    from lsnet.runtimes.tensorrt_env import TensorRTUnavailableError
+
+    if try_import("tensorrt")[0] is not None:
+        pytest.skip("checks the refusal on machines without TensorRT")
+    with pytest.raises(TensorRTUnavailableError, match="TensorRT"):
+        export("lsnet_t", "triton", backend="tensorrt", output=tmp_path / "models")
+    assert list(tmp_path.iterdir()) == []
