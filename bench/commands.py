@@ -76,7 +76,7 @@ def emit(doc: dict[str, Any], out: Optional[Path], csv_path: Optional[Path], plo
     from lsnet.bench import report, results
 
     text = report.render([(out, doc)])
-    typer.echo(report.terminal_table([doc]) if sys.stdout.isatty() else text)
+    typer.echo(report.render([(out, doc)], table=report.terminal_table) if sys.stdout.isatty() else text)
     if out:
         results.write(doc, out)
         write_text(out.with_suffix(".md"), text)
