@@ -371,7 +371,7 @@ def _relative(path: Path, base: Path) -> str:
 
 @app.command("import")
 def import_command(
-    file: Path = typer.Argument(..., help="Results JSON from the Swift benchmark (iPhone/Mac) or another machine."),
+    file: Path = typer.Argument(..., help="Results JSON (Swift benchmark, another machine), a LiteRT benchmark_model log or ExecuTorch benchmark_results.json."),
     device_name: Optional[str] = typer.Option(None, "--device-name", help="Human device name, e.g. 'iPhone 15 Pro'."),
     out: Path = typer.Option(Path("bench/results"), "--out", help="Folder to copy the accepted file into."),
 ) -> None:
