@@ -65,5 +65,8 @@ def test_fresh_venv_console_script_from_any_directory(mode, wheel, tmp_path):
         assert str(fresh_site) in where and str(REPO) not in where
     else:
         assert str(REPO / "lsnet") in where and str(REPO / "lsnet" / "cli.py") in where
+    if mode == "wheel":  # the symlink lsnet/cli.py -> ../cli.py ships as the file itself
+        installed_cli = fresh_site / "lsnet" / "cli.py"
+        assert not installed_cli.is_symlink() and installed_cli.read_text() == (REPO / "cli.py").read_text()
     for forbidden in ("export", "bench", "runtimes", "serve", "cli"):
         assert not (fresh_site / forbidden).exists() and not (fresh_site / f"{forbidden}.py").exists()
