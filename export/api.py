@@ -61,6 +61,19 @@ def build_reference(name: str, options: ExportOptions) -> nn.Module:
     return model
 
 
+def held_out_accuracy(fmt: Format, path: Path, reference: nn.Module, images: Any, options: ExportOptions) -> dict[str, Any]:
+    """``--eval FOLDER``: the artifact's top-1/top-5 beside PyTorch's (``export.accuracy``); a note where it cannot run here."""
+    from lsnet.errors import DeviceUnavailableError, MissingDependencyError
+    from lsnet.export.accuracy import evaluate_export
+
+    runnable = load_hook(fmt.model_file)(path) if fmt.model_file else path
+    try:
+        return evaluate_export(runnable, reference, images, options, fmt.device)
+    except (DeviceUnavailableError, MissingDependencyError) as exc:
+        log.warning("held-out accuracy not measured: %s", exc)
+        return {"folder": str(options.eval_folder), "measured": False, "reason": str(exc), "passed": True, "failures": []}
+
+
 def default_output(name: str, fmt: Format, options: ExportOptions) -> Path:
     """``<name>[_fp16|_int8]<suffix>`` in the current folder (a folder for the Triton repository)."""
     tag = "" if options.precision == "fp32" else f"_{options.precision}"
@@ -98,6 +111,11 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
         "created": timestamp(),
     }
     report: ParityReport | None = None
+    images = None
+    if opts.eval_folder is not None:  # a bad folder fails before any export work
+        from lsnet.export.accuracy import eval_images
+
+        images = eval_images(reference, opts.eval_folder)
     with staged(target) as temp:
         metadata.update(load_hook(fmt.exporter)(deployable, opts, temp) or {})
         metadata["versions"] = {**tool_versions(), **metadata.get("versions", {})}
@@ -108,6 +126,13 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
                 raise ParityError(
                     f"{fmt.name} export of {name} failed parity with PyTorch: {report.failures[0]}"
                     f" ({len(report.failures)} check(s) failed); nothing was written to {target}."
+                )
+        if opts.eval_folder is not None:
+            metadata["accuracy"] = held_out_accuracy(fmt, temp, reference, images, opts)
+            if opts.validate and not metadata["accuracy"]["passed"]:
+                raise ParityError(
+                    f"{fmt.name} export of {name} failed the accuracy check on {opts.eval_folder}:"
+                    f" {metadata['accuracy']['failures'][0]}; nothing was written to {target}."
                 )
         if fmt.embedder:
             load_hook(fmt.embedder)(temp, metadata)

@@ -4,7 +4,9 @@ from dataclasses import dataclass
 from lsnet.choices import suggest
 from lsnet.errors import UnknownOptionError
 
-COMMON_OPTIONS = frozenset({"weights", "img_size", "ska", "output", "half", "validate", "batch", "dynamic_batch"})
+COMMON_OPTIONS = frozenset({
+    "weights", "img_size", "ska", "output", "half", "validate", "batch", "dynamic_batch", "eval_folder", "max_accuracy_drop",
+})
 
 
 @dataclass(frozen=True)
@@ -14,7 +16,8 @@ class Format:
     - ``exporter(model, options, path) -> dict``: writes the artifact at ``path`` and returns
       format-specific metadata;
     - ``validator(path, reference, options) -> ParityReport``: parity against PyTorch;
-    - ``embedder(path, metadata)``: writes the final metadata into the artifact itself (optional).
+    - ``embedder(path, metadata)``: writes the final metadata into the artifact itself (optional);
+    - ``model_file(path) -> Path``: the file a runner opens, for artifacts that are folders (optional).
     """
 
     name: str
@@ -26,6 +29,8 @@ class Format:
     extra: str
     description: str
     embedder: str | None = None
+    model_file: str | None = None
+    device: str = "cpu"  # where the artifact runs for --eval
     is_directory: bool = False
     default_ska: str = "shift"
     default_half: bool = False  # precision when neither --half nor --fp32 is given
@@ -54,6 +59,7 @@ FORMATS: dict[str, Format] = {
             validator="lsnet.export.tensorrt_exporter:validate_engine",
             options=COMMON_OPTIONS | {"opset", "batch_range", "workspace_gb", "timing_cache", "int8", "calib"},
             extra="trt",
+            device="cuda",
             description="serialized TensorRT engine for one GPU architecture and TensorRT version",
         ),
         Format(
@@ -75,6 +81,7 @@ FORMATS: dict[str, Format] = {
             exporter="lsnet.export.triton_repository:export_triton_repository",
             validator="lsnet.export.triton_repository:validate_triton_repository",
             embedder="lsnet.export.triton_repository:embed_triton_metadata",
+            model_file="lsnet.export.triton_repository:repository_model_file",
             options=COMMON_OPTIONS | {"opset", "simplify", "rewrites", "int8", "calib", "max_batch", "instances", "backend"},
             extra="onnx",
             description="Triton Inference Server model repository (ONNX model + config.pbtxt)",

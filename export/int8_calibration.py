@@ -15,7 +15,8 @@ MAX_CALIBRATION_IMAGES = 1024
 SYNTHETIC_CALIBRATION_SEED = 20250
 HELDOUT_SEED = 777
 HELDOUT_IMAGES = 32
-HOLDOUT_EVERY = 5  # every 5th folder image is held out of calibration to check generalization
+HOLDOUT_EVERY = 5  # every 5th folder image is held out of calibration: the INT8 gate judges those
+MIN_FOLDER_IMAGES = 5 * HOLDOUT_EVERY  # at least 5 held-out images for an agreement rate
 
 
 @dataclass
@@ -26,6 +27,7 @@ class CalibrationData:
     heldout: dict[str, np.ndarray]
     source: str
     synthetic: bool
+    gated: str  # the held-out case the INT8 gate judges: real images calibration never saw, when there are any
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -34,6 +36,7 @@ class CalibrationData:
             "synthetic": self.synthetic,
             "calibration_images": int(len(self.calibration)),
             "heldout": {name: int(len(a)) for name, a in self.heldout.items()},
+            "gated": self.gated,
             "notes": self.notes,
         }
 
@@ -43,7 +46,8 @@ def calibration_data(calib: str | None, cfg: Any) -> CalibrationData:
     from lsnet.export.validate import image_like_batch
 
     size = tuple(cfg.input_size[1:])
-    heldout = {f"held-out image-like ({HELDOUT_IMAGES})": image_like_batch(HELDOUT_IMAGES, size, cfg.mean, cfg.std, HELDOUT_SEED)}
+    synthetic = f"held-out image-like ({HELDOUT_IMAGES})"
+    heldout = {synthetic: image_like_batch(HELDOUT_IMAGES, size, cfg.mean, cfg.std, HELDOUT_SEED)}
     if calib is None or str(calib).strip() == "":
         raise UnknownOptionError("--int8 needs calibration data: pass --calib DIR (a folder of images) or --calib N (synthetic images).")
     text = str(calib).strip()
@@ -57,7 +61,7 @@ def calibration_data(calib: str | None, cfg: Any) -> CalibrationData:
         )
         log.warning("%s\n%s\n%s", "!" * 80, warning, "!" * 80)
         data = image_like_batch(count, size, cfg.mean, cfg.std, SYNTHETIC_CALIBRATION_SEED)
-        return CalibrationData(data, heldout, f"{count} synthetic image-like inputs", True, [warning])
+        return CalibrationData(data, heldout, f"{count} synthetic image-like inputs", True, synthetic, [warning])
     folder = Path(text)
     if not folder.is_dir():
         raise UnknownOptionError(f"--calib '{calib}' is neither a folder of images nor a number; pass a folder path or e.g. --calib 64.")
@@ -68,15 +72,18 @@ def calibration_data(calib: str | None, cfg: Any) -> CalibrationData:
     if len(files) > MAX_CALIBRATION_IMAGES:
         notes.append(f"{len(files)} images found; the first {MAX_CALIBRATION_IMAGES} (sorted by path) are used")
         files = files[:MAX_CALIBRATION_IMAGES]
+    if len(files) < MIN_FOLDER_IMAGES:
+        raise UnknownOptionError(
+            f"--calib folder {folder} holds {len(files)} images; INT8 needs at least {MIN_FOLDER_IMAGES}"
+            f" (every {HOLDOUT_EVERY}th is held out to judge accuracy): add images, a few hundred work best."
+        )
     arrays = load_folder(files, cfg)
-    held = np.arange(len(files)) % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 if len(files) >= HOLDOUT_EVERY else np.zeros(len(files), bool)
-    if held.any():
-        heldout[f"held-out folder images ({int(held.sum())})"] = arrays[held]
-    else:
-        notes.append(f"fewer than {HOLDOUT_EVERY} images: none held out, agreement on real images is measured on the calibration set only")
-    if len(files) < 32:
-        notes.append(f"only {len(files)} calibration images: a few hundred give more reliable activation ranges")
-    return CalibrationData(arrays[~held], heldout, f"{len(files)} images from {folder}", False, notes)
+    held = np.arange(len(files)) % HOLDOUT_EVERY == HOLDOUT_EVERY - 1
+    gated = f"held-out folder images ({int(held.sum())})"
+    heldout[gated] = arrays[held]
+    if len(files) < 100:
+        notes.append(f"only {len(files)} calibration images: a few hundred give more reliable ranges and a firmer gate")
+    return CalibrationData(arrays[~held], heldout, f"{len(files)} images from {folder}", False, gated, notes)
 
 
 def load_folder(files: list[Path], cfg: Any) -> np.ndarray:

@@ -17,6 +17,8 @@ class ExportOptions:
     output: Path | None = None
     half: bool | None = None  # None: the format's default precision (Format.default_half)
     validate: bool = True
+    eval_folder: Path | None = None  # labelled folder (one subfolder per class): held-out accuracy in the gate
+    max_accuracy_drop: float = 1.0  # top-1 points an export may lose against its reference on eval_folder
     batch: int | None = None  # fixed batch; None with dynamic_batch
     dynamic_batch: bool = True
     opset: int = 18
@@ -25,7 +27,7 @@ class ExportOptions:
     baseline: bool = False  # the straightforward export kept as a performance baseline
     int8: bool = False
     calib: str | None = None  # image folder or a number of synthetic images
-    int8_threshold: float = 0.9  # minimum top-1 agreement with FP32 for an INT8 export
+    int8_threshold: float = 0.95  # minimum top-1 agreement with FP32 on held-out images for an INT8 export
     batch_range: tuple[int, int, int] | None = None  # (min, opt, max)
     workspace_gb: float = 4.0
     timing_cache: Path | None = None
@@ -57,10 +59,13 @@ def make_options(fmt: Format, **given: object) -> ExportOptions:
     options = ExportOptions(**{k: v for k, v in given.items()})
     if options.half is None:
         options.half = fmt.default_half
-    for name in ("weights", "output", "timing_cache"):
+    for name in ("weights", "output", "timing_cache", "eval_folder"):
         value = getattr(options, name)
         if value is not None and not isinstance(value, Path):
             setattr(options, name, Path(value))
+    from lsnet.export.accuracy import check_max_drop
+
+    check_max_drop(options.max_accuracy_drop)
     if options.batch is not None:
         if options.batch < 1:
             raise UnknownOptionError(f"batch must be >= 1, got {options.batch}.")

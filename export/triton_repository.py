@@ -260,11 +260,16 @@ def check_config(model_dir: Path) -> tuple[Any, Path]:
     return config, model_file
 
 
+def repository_model_file(path: Path) -> Path:
+    """The model file of a repository (what a runner opens), after checking its config."""
+    return check_config(find_model_dir(Path(path)))[1]
+
+
 def validate_triton_repository(path: Path, reference: nn.Module, options: ExportOptions) -> ParityReport:
     """Validator hook: config checked with Triton's protobuf, then model parity through the generic validator."""
     from lsnet.export.validate import validate_with_runner
 
-    _, model_file = check_config(find_model_dir(Path(path)))
+    model_file = repository_model_file(path)
     report = validate_with_runner(model_file, reference, options)
     report.notes.append(f"config.pbtxt parsed with Triton's ModelConfig protobuf; parity measured on {model_file.relative_to(path)}")
     return report
