@@ -40,7 +40,8 @@ def quantized_peer(fp32: Path, folder: Path, calib: str, img_size: int = 224) ->
     import tempfile
 
     from lsnet.config import PretrainedCfg
-    from lsnet.export.artifact import read_sidecar, sidecar_path, staged, write_json_atomic
+    from lsnet.export.artifact import staged, write_json_atomic
+    from lsnet.runtimes.artifact_metadata import read_sidecar, sidecar_path
     from lsnet.export.int8_calibration import calibration_data
     from lsnet.export.onnx_int8 import quantization_summary, pre_process, quantize_qdq
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import click
 import typer
@@ -89,75 +89,93 @@ def emit(doc: dict[str, Any], out: Optional[Path], csv_path: Optional[Path], plo
         latency_vs_batch([doc], plot)
 
 
-def run_paper_protocol(names: list[str], device: str, batch: Optional[int], settings: Any, allow_tf32: bool, quiet: bool) -> dict[str, Any]:
-    """``--protocol paper``: each model alone with the official throughput measurement."""
-    from lsnet.bench import environment, paper, results
-    from lsnet.bench.targets import parse_target
-    from lsnet.errors import UnknownOptionError
-
-    for name in names:
-        spec = parse_target(name)
-        if spec.artifact or spec.text != spec.name:
-            raise UnknownOptionError(f"--protocol paper takes model names only (e.g. lsnet_t), not '{name}'.")
-    with progress(quiet) as start:
-        step = start(len(names) * 2)
-        measured = paper.paper_throughput(names, device, batch=batch, settings=settings, allow_tf32=allow_tf32, step=step)
-    start_batch = paper.protocol_batch(device, batch)
-    return results.build(
-        measured, environment.describe(device), settings, protocol="paper",
-        extra_settings=paper.claims_extra(device, start_batch, measured, allow_tf32, settings),
-    )
+# Option declarations shared by ``run`` (both protocols) and ``claims``; defaults stay in each signature.
+DeviceOption = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
+ThreadsOption = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for PyTorch and runtimes that take it.")]
+AllowTf32Option = Annotated[bool, typer.Option("--allow-tf32", help="Paper protocol on GPU: allow TF32 like PyTorch's cuDNN default.")]
+OutOption = Annotated[Optional[Path], typer.Option("--out", help="Write results JSON here (and the markdown table beside it).")]
+QuietOption = Annotated[bool, typer.Option("--quiet", help="No progress display.")]
 
 
 @app.command("run")
 def run(
     targets: list[str] = typer.Argument(..., help="Model names with optional @modifiers (lsnet_t@fp16+cudagraph) or artifacts (.onnx, .engine, .mlpackage)."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    device: DeviceOption = "cpu",
     batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes to sweep, e.g. 1,8,32 (default 1; paper protocol 2048 on GPU)."),
     img_size: Optional[str] = typer.Option(None, "--img-size", help="Input size for model targets: N or HxW (default 224)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for PyTorch and runtimes that take it."),
+    threads: ThreadsOption = None,
     precision: Optional[str] = typer.Option(None, "--precision", help="fp32, fp16 or bf16 for PyTorch targets without an @precision."),
     ska: Optional[str] = typer.Option(None, "--ska", help="SKA formulation for PyTorch targets without @ska= (see lsnet models)."),
     compile: bool = typer.Option(False, "--compile", help="torch.compile PyTorch targets."),
     protocol: str = typer.Option("lsnet", "--protocol", help="lsnet (interleaved rounds) or paper (official throughput protocol)."),
-    allow_tf32: bool = typer.Option(False, "--allow-tf32", help="Paper protocol on GPU: allow TF32 like PyTorch's cuDNN default."),
+    allow_tf32: AllowTf32Option = False,
     warmup: Optional[float] = typer.Option(None, "--warmup", help="Warm-up seconds per configuration (default 1; paper 5)."),
     warmup_iters: int = typer.Option(3, "--warmup-iters", help="At least this many warm-up calls."),
     min_time: Optional[float] = typer.Option(None, "--min-time", help="Timed seconds per configuration, over all rounds (default 3; paper 10)."),
     rounds: int = typer.Option(3, "--rounds", help="Rounds interleaved across targets (paper protocol: 1)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write results JSON here (and the markdown table beside it)."),
+    out: OutOption = None,
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="Also write the rows as CSV."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also write a latency-vs-batch PNG."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
+    quiet: QuietOption = False,
 ) -> None:
     """Benchmark targets side by side: warm-up, interleaved timed rounds, percentiles, throughput, ratios."""
-    from lsnet.bench import paper
-    from lsnet.bench.harness import Settings
-    from lsnet.bench.targets import open_targets
     from lsnet.choices import pick
 
     pick("protocol", protocol, ("lsnet", "paper"))
     batches = parse_int_list(batch, "--batch") if batch else None
     if protocol == "paper":
-        base = paper.PAPER_SETTINGS
-        settings = Settings(warmup if warmup is not None else base.warmup_s, 1, min_time if min_time is not None else base.min_time_s, 1)
-        if batches and len(batches) > 1:
-            from lsnet.errors import UnknownOptionError
+        doc = paper_protocol(targets, device, batches, warmup, min_time, allow_tf32, quiet)
+    else:
+        from lsnet.bench.harness import Settings
 
-            raise UnknownOptionError("--protocol paper measures one batch: give --batch N once (default 2048 on GPU).")
-        if device.startswith("cuda"):
-            from lsnet.runtimes.torch_runner import resolve_device
+        settings = Settings(warmup if warmup is not None else 1.0, warmup_iters, min_time if min_time is not None else 3.0, rounds)
+        doc = latency_protocol(targets, device, batches or [1], img_size, threads, precision, ska, compile, settings, quiet)
+    emit(doc, out, csv_path, plot)
 
-            resolve_device(device)
-        doc = run_paper_protocol(targets, device, batches[0] if batches else None, settings, allow_tf32, quiet)
-        emit(doc, out, csv_path, plot)
-        return
-    settings = Settings(warmup if warmup is not None else 1.0, warmup_iters, min_time if min_time is not None else 3.0, rounds)
+
+def latency_protocol(
+    targets: list[str], device: str, batches: list[int], img_size: Optional[str], threads: Optional[int],
+    precision: Optional[str], ska: Optional[str], compile: bool, settings: Any, quiet: bool,
+) -> dict[str, Any]:
+    """``--protocol lsnet``: open every target, then the interleaved sweep over ``batches``."""
+    from lsnet.bench.targets import open_targets
+
     size = parse_size(img_size) if img_size else None
     size = (size, size) if isinstance(size, int) else size
     candidates = open_targets(targets, device, threads=threads, img_size=size, precision=precision, ska=ska, compile=compile)
-    doc = run_sweep(candidates, batches or [1], device, threads, settings, quiet)
-    emit(doc, out, csv_path, plot)
+    return run_sweep(candidates, batches, device, threads, settings, quiet)
+
+
+def paper_protocol(
+    names: list[str], device: str, batches: Optional[list[int]], warmup: Optional[float], min_time: Optional[float],
+    allow_tf32: bool, quiet: bool,
+) -> dict[str, Any]:
+    """``--protocol paper``: each model alone with the official throughput measurement (one batch, one round)."""
+    from lsnet.bench import environment, paper, results
+    from lsnet.bench.harness import Settings
+    from lsnet.bench.targets import parse_target
+    from lsnet.errors import UnknownOptionError
+
+    base = paper.PAPER_SETTINGS
+    settings = Settings(warmup if warmup is not None else base.warmup_s, 1, min_time if min_time is not None else base.min_time_s, 1)
+    if batches and len(batches) > 1:
+        raise UnknownOptionError("--protocol paper measures one batch: give --batch N once (default 2048 on GPU).")
+    if device.startswith("cuda"):
+        from lsnet.runtimes.torch_runner import resolve_device
+
+        resolve_device(device)
+    for name in names:
+        spec = parse_target(name)
+        if spec.artifact or spec.text != spec.name:
+            raise UnknownOptionError(f"--protocol paper takes model names only (e.g. lsnet_t), not '{name}'.")
+    batch = batches[0] if batches else None
+    with progress(quiet) as start:
+        step = start(len(names) * 2)
+        measured = paper.paper_throughput(names, device, batch=batch, settings=settings, allow_tf32=allow_tf32, step=step)
+    return results.build(
+        measured, environment.describe(device), settings, protocol="paper",
+        extra_settings=paper.claims_extra(device, paper.protocol_batch(device, batch), measured, allow_tf32, settings),
+    )
 
 
 def add_sweep_options(parser: Any, default_batches: str, name: str) -> None:
@@ -242,17 +260,17 @@ def run_sweep(candidates: list[Any], batches: list[int], device: str, threads: O
 
 @app.command("claims")
 def claims(
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    device: DeviceOption = "cpu",
     batch: Optional[int] = typer.Option(None, "--batch", help="Protocol batch (default 2048 on GPU, halved on OOM; 16 on CPU)."),
     models: str = typer.Option(",".join(("lsnet_t", "lsnet_s", "lsnet_b")), "--models", help="Comma-separated variants."),
     warmup: float = typer.Option(5.0, "--warmup", help="Protocol warm-up seconds (paper: 5)."),
     min_time: float = typer.Option(10.0, "--min-time", help="Protocol timed seconds (paper: 10)."),
     latency_min_time: float = typer.Option(3.0, "--latency-min-time", help="Timed seconds of each CPU batch-1 latency configuration."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the batch-1 latency rows."),
-    allow_tf32: bool = typer.Option(False, "--allow-tf32", help="Allow TF32 on GPU like PyTorch's cuDNN default."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the results JSON (with the claims) here."),
+    threads: ThreadsOption = None,
+    allow_tf32: AllowTf32Option = False,
+    out: OutOption = None,
     plot_dir: Optional[Path] = typer.Option(None, "--plot-dir", help="Write plots (incl. paper vs measured) here."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
+    quiet: QuietOption = False,
 ) -> None:
     """The paper's figures (params, MACs, RTX 3090 throughput) beside ours, plus CPU batch-1 latency per runtime."""
     from dataclasses import asdict

@@ -147,7 +147,7 @@ def main() -> None:
     from lsnet.bench.commands import write_text
     from lsnet.commands.options import parse_int_list
     from lsnet.errors import LsnetError
-    from lsnet.export.artifact import read_sidecar
+    from lsnet.runtimes.artifact_metadata import read_sidecar
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_export_options(parser)

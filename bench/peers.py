@@ -54,7 +54,8 @@ def export_peer(name: str, out_dir: Path, img_size: int = 224) -> Path:
     import torch
 
     from lsnet.choices import pick
-    from lsnet.export.artifact import sidecar_path, staged, write_json_atomic
+    from lsnet.export.artifact import staged, write_json_atomic
+    from lsnet.runtimes.artifact_metadata import sidecar_path
     from lsnet.export.metadata import timestamp, tool_versions
     from lsnet.export.onnx_exporter import simplify_onnx
 

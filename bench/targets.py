@@ -116,7 +116,7 @@ def check_device(spec: TargetSpec, device: str) -> None:
 
 def sidecar_subset(path: str) -> dict[str, Any]:
     """The artifact sidecar fields a results row keeps (precision, SKA, opset, ...)."""
-    from lsnet.export.artifact import read_sidecar
+    from lsnet.runtimes.artifact_metadata import read_sidecar
 
     sidecar = read_sidecar(Path(path))
     return {key: sidecar[key] for key in SIDECAR_KEYS if key in sidecar}

@@ -113,12 +113,6 @@ def accuracy_failures(report: dict[str, Any], max_drop: float, min_agreement: fl
     return out
 
 
-def check_max_drop(max_drop: float) -> None:
-    """``--max-accuracy-drop`` is a number of top-1 points in [0, 100]."""
-    if not 0.0 <= max_drop <= 100.0:
-        raise UnknownOptionError(f"--max-accuracy-drop {max_drop:g} must be between 0 and 100 (top-1 points).")
-
-
 def eval_images(reference: Any, folder: str | Path) -> LabelledImages:
     """The labelled images of ``folder`` for ``reference`` (matched to its class names); checked before any export work."""
     cfg = reference.pretrained_cfg

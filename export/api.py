@@ -9,11 +9,12 @@ from typing import Any, Callable
 from torch import nn
 
 from lsnet.errors import ParityError
-from lsnet.export.artifact import sidecar_path, staged
+from lsnet.export.artifact import staged
 from lsnet.export.formats import Format, resolve_format
 from lsnet.export.metadata import RANDOM_INIT_SEED, model_metadata, timestamp, tool_versions, weights_record
 from lsnet.export.options import ExportOptions, make_options
 from lsnet.export.parity import ParityReport
+from lsnet.runtimes.artifact_metadata import sidecar_path
 
 log = logging.getLogger(__name__)
 

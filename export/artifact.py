@@ -11,12 +11,6 @@ from typing import Any
 from lsnet.errors import LsnetError
 
 
-def sidecar_path(artifact: Path) -> Path:
-    """``model.onnx`` -> ``model.onnx.json`` (also for directories such as ``.mlpackage``)."""
-    artifact = Path(artifact)
-    return artifact.with_name(artifact.name + ".json")
-
-
 def remove_path(path: Path) -> None:
     """Delete a file or a directory tree if it exists."""
     if path.is_dir() and not path.is_symlink():
@@ -59,9 +53,3 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write JSON through a temporary file and a rename."""
     with staged(path) as temp:
         temp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-
-
-def read_sidecar(artifact: Path) -> dict[str, Any]:
-    """The sidecar metadata of an artifact, or {} when it has none."""
-    path = sidecar_path(artifact)
-    return json.loads(path.read_text()) if path.is_file() else {}

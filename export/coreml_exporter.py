@@ -27,7 +27,7 @@ from torch import nn
 from lsnet.choices import pick
 from lsnet.errors import UnknownOptionError
 from lsnet.export.coreml_graph import check_rank, coreml_classifier, trace
-from lsnet.export.coreml_tools import import_coremltools, quiet_conversion
+from lsnet.runtimes.coreml_tools import import_coremltools, quiet_conversion
 from lsnet.export.metadata import package_version, weights_record
 from lsnet.export.options import ExportOptions
 

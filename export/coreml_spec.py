@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lsnet.errors import CheckpointError
-from lsnet.export.coreml_tools import import_coremltools
+from lsnet.errors import ArtifactError
+from lsnet.runtimes.coreml_tools import import_coremltools
 
 MAX_CORE_ML_RANK = 5  # Core ML rejects tensors of higher rank
 
@@ -51,11 +51,11 @@ def load_spec(path: Path) -> Any:
     """The protobuf spec of a .mlpackage/.mlmodel, without compiling or loading it."""
     ct = import_coremltools()
     if not Path(path).exists():
-        raise CheckpointError(f"Core ML model not found: {path}; pass an .mlpackage folder or .mlmodel file.")
+        raise ArtifactError(f"Core ML model not found: {path}; pass an .mlpackage folder or .mlmodel file.")
     try:
         return ct.models.MLModel(str(path), skip_model_load=True).get_spec()
     except Exception as exc:  # coremltools raises bare exceptions for unreadable packages
-        raise CheckpointError(f"{path} is not a readable Core ML model ({type(exc).__name__}); re-export it with lsnet export.") from exc
+        raise ArtifactError(f"{path} is not a readable Core ML model ({type(exc).__name__}); re-export it with lsnet export.") from exc
 
 
 def _feature_kind(feature: Any) -> str:

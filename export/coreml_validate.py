@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from lsnet.export.coreml_spec import MAX_CORE_ML_RANK, CoreMLSpecSummary, summarize
-from lsnet.export.coreml_tools import can_predict
+from lsnet.runtimes.coreml_tools import can_predict
 from lsnet.export.options import ExportOptions
 from lsnet.export.parity import THRESHOLDS, ParityReport, compare
 

@@ -35,8 +35,6 @@ def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
     require("onnx", "onnx", "ONNX export")
     if options.opset < MIN_OPSET:
         raise UnknownOptionError(f"--opset {options.opset} is too old: use {MIN_OPSET} or newer (default 18).")
-    if options.half and options.int8:
-        raise UnknownOptionError("--half and --int8 cannot be combined: choose one precision.")
     quantize = int8_quantizer() if options.int8 else None  # fail before tracing when INT8 is missing
     meta: dict[str, Any] = {"opset": options.opset, "exporter": EXPORTER, "baseline": options.baseline, "notes": []}
     simplify = options.simplify and not options.baseline

@@ -215,8 +215,6 @@ def quantize_onnx(fp32_onnx_path: Path, out_path: Path, model: nn.Module, option
                   keep_float: Iterable[str] = FLOAT_GROUPS) -> dict[str, Any]:
     """Quantize ``fp32_onnx_path`` to ``out_path`` (Q/DQ INT8); refuse with ParityError below ``options.int8_threshold``."""
     require("onnxruntime", "onnx", "INT8 export")
-    if options.half:
-        raise UnknownOptionError("--int8 and --half cannot be combined: INT8 quantizes the FP32 graph; drop --half.")
     if not 0.0 <= options.int8_threshold <= 1.0:
         raise UnknownOptionError(f"--int8-threshold {options.int8_threshold} must be between 0 and 1.")
     keep_float = tuple(keep_float)

@@ -1,9 +1,10 @@
 """Export options declared once, checked against what each format accepts."""
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from lsnet.choices import suggest
-from lsnet.errors import UnknownOptionError
+from lsnet.errors import ConflictingOptionsError, UnknownOptionError
 from lsnet.export.formats import Format
 
 
@@ -36,10 +37,30 @@ class ExportOptions:
     instances: int = 1
     backend: str = "onnxruntime"
 
+    def __post_init__(self) -> None:
+        if self.int8 and self.half:
+            raise ConflictingOptionsError("--half and --int8 cannot be combined: INT8 quantizes the FP32 graph; choose one precision.")
+        if self.batch_range is not None:
+            self.batch_range = check_batch_range(self.batch_range)
+        if not 0.0 <= self.max_accuracy_drop <= 100.0:
+            raise UnknownOptionError(f"--max-accuracy-drop {self.max_accuracy_drop:g} must be between 0 and 100 (top-1 points).")
+
     @property
     def precision(self) -> str:
         """fp32, fp16 or int8."""
         return "int8" if self.int8 else "fp16" if self.half else "fp32"
+
+
+def check_batch_range(values: Any) -> tuple[int, int, int]:
+    """(min, opt, max) from three integers (or their text) with 1 <= min <= opt <= max; one clear error otherwise."""
+    shown = ",".join(str(v) for v in values) if isinstance(values, (list, tuple)) else repr(values)
+    try:
+        low, opt, high = (int(v) for v in values)
+    except (TypeError, ValueError):
+        raise UnknownOptionError(f"--batch-range {shown} must be three integers MIN,OPT,MAX, e.g. 1,8,64.") from None
+    if not 1 <= low <= opt <= high:
+        raise UnknownOptionError(f"--batch-range {shown} is invalid: MIN must be >= 1 and MIN <= OPT <= MAX, e.g. 1,8,64.")
+    return low, opt, high
 
 
 OPTION_NAMES = frozenset(f.name for f in fields(ExportOptions))
@@ -58,14 +79,11 @@ def make_options(fmt: Format, **given: object) -> ExportOptions:
             )
     options = ExportOptions(**{k: v for k, v in given.items()})
     if options.half is None:
-        options.half = fmt.default_half
+        options.half = fmt.default_half and not options.int8
     for name in ("weights", "output", "timing_cache", "eval_folder"):
         value = getattr(options, name)
         if value is not None and not isinstance(value, Path):
             setattr(options, name, Path(value))
-    from lsnet.export.accuracy import check_max_drop
-
-    check_max_drop(options.max_accuracy_drop)
     if options.batch is not None:
         if options.batch < 1:
             raise UnknownOptionError(f"batch must be >= 1, got {options.batch}.")

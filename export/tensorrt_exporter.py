@@ -34,23 +34,10 @@ def default_timing_cache() -> Path:
     return root / "lsnet" / "trt_timing.cache"
 
 
-def check_batch_range(values: Any) -> tuple[int, int, int]:
-    """(min, opt, max) with 1 <= min <= opt <= max; one clear error otherwise."""
-    try:
-        low, opt, high = (int(v) for v in values)
-    except (TypeError, ValueError):
-        raise UnknownOptionError(f"batch range {values!r} must be three integers MIN,OPT,MAX, e.g. 1,8,64.") from None
-    if not 1 <= low <= opt <= high:
-        raise UnknownOptionError(
-            f"batch range {low},{opt},{high} is invalid: it must satisfy 1 <= MIN <= OPT <= MAX, e.g. 1,8,64."
-        )
-    return low, opt, high
-
-
 def resolve_batch_range(options: ExportOptions) -> tuple[int, int, int]:
     """The optimization profile's batch sizes: options.batch_range, (1, 8, 64), or the fixed batch."""
     if options.dynamic_batch:
-        return check_batch_range(options.batch_range or DEFAULT_BATCH_RANGE)
+        return options.batch_range or DEFAULT_BATCH_RANGE
     fixed = options.batch or 1
     if options.batch_range is not None and tuple(options.batch_range) != (fixed,) * 3:
         raise UnknownOptionError(
@@ -63,8 +50,6 @@ def check_options(options: ExportOptions) -> tuple[int, int, int]:
     """Validate the TensorRT options before any work; returns the batch range."""
     if not options.workspace_gb > 0:
         raise UnknownOptionError(f"--workspace-gb must be > 0, got {options.workspace_gb}.")
-    if options.half and options.int8:
-        raise UnknownOptionError("choose one of --half and --int8 for a TensorRT engine.")
     return resolve_batch_range(options)
 
 

@@ -168,7 +168,8 @@ def export_triton_repository(model: nn.Module, options: ExportOptions, path: Pat
 
 def embed_triton_metadata(path: Path, metadata: dict[str, Any]) -> None:
     """Embedder hook: the sidecar beside the model file (and inside it for ONNX), so runners find it."""
-    from lsnet.export.artifact import sidecar_path, write_json_atomic
+    from lsnet.export.artifact import write_json_atomic
+    from lsnet.runtimes.artifact_metadata import sidecar_path
     from lsnet.export.onnx_exporter import embed_onnx_metadata
 
     model_file = Path(path) / metadata["triton"]["model_file"]

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from lsnet.errors import CheckpointError
-from lsnet.export.artifact import read_sidecar, sidecar_path
+from lsnet.errors import ArtifactError, CheckpointError
+from lsnet.runtimes.artifact_metadata import read_sidecar, sidecar_path
 from lsnet.export.options import ExportOptions
 from lsnet.export.parity import INT8_SYNTHETIC, THRESHOLDS, ParityReport, Thresholds, compare
 
@@ -109,10 +109,10 @@ def validate_artifact(path: str | Path, weights: str | Path | None = None, devic
     """``lsnet validate``: parity of an existing artifact of any format, from its sidecar."""
     path = Path(path)
     if not path.exists():
-        raise CheckpointError(f"artifact not found: {path}; pass the path of an exported model.")
+        raise ArtifactError(f"artifact not found: {path}; pass the path of an exported model.")
     metadata = read_sidecar(path)
     if not metadata.get("variant"):
-        raise CheckpointError(
+        raise ArtifactError(
             f"{path} has no sidecar {sidecar_path(path).name} naming its model; re-export it with lsnet export."
         )
     notes: list[str] = []

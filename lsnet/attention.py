@@ -5,6 +5,8 @@ from torch import nn
 from lsnet.errors import InvalidResolutionError
 from lsnet.layers import Conv2dBN
 
+COMPUTED_BUFFER_SUFFIX = "attention_bias_idxs"  # rebuilt from the input size; official checkpoints carry it
+
 
 def bias_index(height: int, width: int, table_width: int) -> torch.Tensor:
     """(H*W, H*W) indices into a bias table laid out as |dy| * table_width + |dx|.
@@ -41,7 +43,7 @@ class Attention(nn.Module):
         self.resolution = tuple(resolution)
         rows, cols = self.resolution
         self.attention_biases = nn.Parameter(torch.zeros(num_heads, rows * cols))
-        self.register_buffer("attention_bias_idxs", bias_index(rows, cols, cols), persistent=False)
+        self.register_buffer(COMPUTED_BUFFER_SUFFIX, bias_index(rows, cols, cols), persistent=False)
 
     def position_bias(self, height: int, width: int) -> torch.Tensor:
         """(heads, H*W, H*W) bias for an input of H x W positions."""

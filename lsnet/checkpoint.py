@@ -8,11 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lsnet.attention import COMPUTED_BUFFER_SUFFIX
 from lsnet.errors import CheckpointError, CheckpointMismatchError
+from lsnet.variant_of import matching_variants
 
 log = logging.getLogger(__name__)
 
-COMPUTED_BUFFER_SUFFIX = "attention_bias_idxs"
 WRAPPER_KEYS = ("model", "state_dict", "model_ema", "module")
 HEAD_PREFIXES = ("head.", "head_dist.")
 SHOWN_KEYS = 3
@@ -112,8 +113,6 @@ def check_fit(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
         if keys:
             shown = ", ".join(keys[:SHOWN_KEYS]) + (", ..." if len(keys) > SHOWN_KEYS else "")
             parts.append(f"{len(keys)} {label} ({shown})")
-    from lsnet.detect import matching_variants
-
     name = getattr(model, "name", type(model).__name__)
     fits = [v for v in matching_variants(state) if v != name]
     hint = f" The checkpoint fits {' / '.join(fits)}: use that model name." if fits else " Pass a checkpoint of this variant."

@@ -32,7 +32,19 @@ class MissingDependencyError(LsnetError, ImportError):
 
 
 class UnknownOptionError(LsnetError, ValueError):
-    """An option value that is not one of the known choices."""
+    """An option value that is not one of the known choices or is out of range."""
+
+
+class ConflictingOptionsError(UnknownOptionError):
+    """Two options that cannot be used together (e.g. --half with --int8)."""
+
+
+class ArtifactError(LsnetError):
+    """An exported artifact (ONNX, TensorRT engine, Core ML model) that is missing, unreadable or incomplete."""
+
+
+class BatchSizeError(LsnetError, ValueError):
+    """A batch size an artifact cannot run (fixed batch, or outside its optimisation range)."""
 
 
 class DeviceUnavailableError(LsnetError):

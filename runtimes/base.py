@@ -21,14 +21,14 @@ class InputSpec:
         return self.shape[0] is None
 
     def check_batch(self, batch: int) -> None:
-        """Raise ValueError if ``batch`` images cannot be run in one call."""
-        from lsnet.errors import UnknownOptionError
+        """Raise BatchSizeError if ``batch`` images cannot be run in one call."""
+        from lsnet.errors import BatchSizeError
 
         fixed = self.shape[0]
         if fixed is not None and batch != fixed:
-            raise UnknownOptionError(f"this artifact takes batch {fixed} only, got {batch}; re-export with --dynamic-batch.")
+            raise BatchSizeError(f"this artifact takes batch {fixed} only, got {batch}; re-export with --dynamic-batch.")
         if batch < self.min_batch or (self.max_batch is not None and batch > self.max_batch):
-            raise UnknownOptionError(
+            raise BatchSizeError(
                 f"batch {batch} is outside this artifact's range {self.min_batch}..{self.max_batch}; rebuild it with a wider range."
             )
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from lsnet.choices import pick
-from lsnet.errors import CheckpointError, DeviceUnavailableError, UnknownOptionError
+from lsnet.errors import ArtifactError, DeviceUnavailableError, UnknownOptionError
 from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo
 
 log = logging.getLogger(__name__)
@@ -35,15 +35,15 @@ class CoreMLRunner(Runner):
 
     def __init__(self, target: str | Path, device: str = "all", *, logits_output: str | None = None) -> None:
         from lsnet.config import IMAGENET_MEAN, IMAGENET_STD
-        from lsnet.export.artifact import read_sidecar
-        from lsnet.export.coreml_tools import can_predict, import_coremltools
+        from lsnet.runtimes.artifact_metadata import read_sidecar
+        from lsnet.runtimes.coreml_tools import can_predict, import_coremltools
 
         unit = compute_unit(device)
         if platform.system() != "Darwin":
             raise DeviceUnavailableError("Core ML predictions need macOS; on Linux use lsnet validate for the structural checks.")
         path = Path(target)
         if not path.exists():
-            raise CheckpointError(f"Core ML model not found: {path}; pass an .mlpackage folder or .mlmodel file.")
+            raise ArtifactError(f"Core ML model not found: {path}; pass an .mlpackage folder or .mlmodel file.")
         ct = import_coremltools()
         if not can_predict():
             raise DeviceUnavailableError("this coremltools build cannot run predictions; pip install \"lsnet[coreml]\" on macOS 13 or later.")
@@ -51,7 +51,7 @@ class CoreMLRunner(Runner):
         spec = self.model.get_spec()
         image = next((f for f in spec.description.input if f.type.WhichOneof("Type") == "imageType"), None)
         if image is None:
-            raise CheckpointError(f"{path} has no image input; export it with lsnet export --format coreml.")
+            raise ArtifactError(f"{path} has no image input; export it with lsnet export --format coreml.")
         metadata = read_sidecar(path)
         self.input_name = image.name
         self.logits_name = logits_output or dict(spec.description.metadata.userDefined).get("logits_output", "logits")

@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 
 from lsnet.deps import require
-from lsnet.errors import CheckpointError, DeviceUnavailableError, UnknownOptionError
+from lsnet.errors import ArtifactError, DeviceUnavailableError, UnknownOptionError
 from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo
 
 GRAPH_OPTIMIZATION_LEVELS = {
@@ -67,18 +67,18 @@ class OnnxRuntimeRunner(Runner):
         spinning: bool | None = None,
         profile_prefix: str | None = None,
     ) -> None:
-        from lsnet.export.artifact import read_sidecar
+        from lsnet.runtimes.artifact_metadata import read_sidecar
 
         ort = require("onnxruntime", "onnx", "running ONNX models")
         self.path = Path(path)
         if not self.path.is_file():
-            raise CheckpointError(f"ONNX model not found: {self.path}; pass the path of an exported .onnx file.")
+            raise ArtifactError(f"ONNX model not found: {self.path}; pass the path of an exported .onnx file.")
         chosen = providers or providers_for(ort, device)
         options = session_options(ort, threads, graph_optimization, spinning, profile_prefix)
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=chosen)
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph types
-            raise CheckpointError(f"ONNX Runtime cannot load {self.path} ({str(exc).splitlines()[0][:200]}); re-export it with lsnet export.") from exc
+            raise ArtifactError(f"ONNX Runtime cannot load {self.path} ({str(exc).splitlines()[0][:200]}); re-export it with lsnet export.") from exc
         self.device = device
         graph_input = self.session.get_inputs()[0]
         self.output_name = self.session.get_outputs()[0].name

@@ -11,14 +11,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from lsnet.errors import CheckpointError, DeviceUnavailableError
+from lsnet.errors import ArtifactError, DeviceUnavailableError
 from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo
 
 TRT_TO_TORCH = {"FLOAT": torch.float32, "HALF": torch.float16, "BF16": torch.bfloat16, "INT8": torch.int8,
                 "INT32": torch.int32, "INT64": torch.int64, "BOOL": torch.bool, "UINT8": torch.uint8}
 
 
-class EngineLoadError(CheckpointError):
+class EngineLoadError(ArtifactError):
     """A file TensorRT cannot deserialize."""
 
 
@@ -74,12 +74,12 @@ class TensorRTRunner(Runner):
     """A .engine/.plan file on one CUDA device; numpy in/out through ``infer``, CUDA tensors via ``infer_native``."""
 
     def __init__(self, path: str | Path, device: str = "cuda", *, cuda_graph: bool = False) -> None:
-        from lsnet.export.artifact import read_sidecar
+        from lsnet.runtimes.artifact_metadata import read_sidecar
         from lsnet.runtimes.tensorrt_env import check_engine_compatible, engine_environment, require_tensorrt_gpu
 
         self.path = Path(path)
         if not self.path.is_file():
-            raise CheckpointError(f"TensorRT engine not found: {self.path}; pass the path of an exported .engine file.")
+            raise ArtifactError(f"TensorRT engine not found: {self.path}; pass the path of an exported .engine file.")
         trt = require_tensorrt_gpu("TensorRT engines")
         self.device = cuda_device(device)
         metadata = read_sidecar(self.path)

@@ -25,7 +25,7 @@ def resolve_device(device: str) -> torch.device:
 def model_from_target(target: str | Path | nn.Module, img_size: int, ska: str | None) -> nn.Module:
     """An eval model from a module, a variant name, or a checkpoint (variant detected from its keys)."""
     from lsnet.checkpoint import read_state_dict
-    from lsnet.detect import matching_variants
+    from lsnet.variant_of import matching_variants
     from lsnet.errors import CheckpointMismatchError
     from lsnet.factory import create_model, list_models, set_ska
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: the conformance contract in ../shared/conformance and official-format checkpoints."""
+"""Shared fixtures: the conformance contract (tests/fixtures/conformance, a copy of the shared one) and official-format checkpoints."""
 import importlib.util
 import json
 import os
@@ -9,7 +9,8 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-CONFORMANCE = Path(os.environ.get("LSNET_CONFORMANCE", REPO.parent / "shared" / "conformance"))
+BUNDLED_CONFORMANCE = REPO / "tests" / "fixtures" / "conformance"
+CONFORMANCE = Path(os.environ.get("LSNET_CONFORMANCE") or BUNDLED_CONFORMANCE)
 
 
 def _weights_module():
@@ -22,7 +23,7 @@ def _weights_module():
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
     if not (CONFORMANCE / "manifest.json").is_file():
-        pytest.skip(f"conformance fixtures not found at {CONFORMANCE} (set LSNET_CONFORMANCE)")
+        pytest.skip(f"conformance fixtures not found at {CONFORMANCE} (LSNET_CONFORMANCE points elsewhere; unset it to use the copy in tests/fixtures)")
     return CONFORMANCE
 
 

@@ -42,7 +42,7 @@ def test_unsupported_options_are_one_line(tmp_path, options, expected):
 
 
 def test_missing_coremltools_names_the_extra(monkeypatch):
-    from lsnet.export import coreml_tools
+    from lsnet.runtimes import coreml_tools
 
     coreml_tools.import_coremltools.cache_clear()
     monkeypatch.setitem(sys.modules, "coremltools", None)
@@ -58,7 +58,7 @@ def test_coremltools_import_chatter_is_one_warning_line():
     pytest.importorskip("coremltools")
     code = (
         "import logging; logging.basicConfig(format='%(levelname)s: %(message)s');"
-        "from lsnet.export.coreml_tools import import_coremltools; import_coremltools()"
+        "from lsnet.runtimes.coreml_tools import import_coremltools; import_coremltools()"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
@@ -89,15 +89,15 @@ def test_runner_rejects_unknown_compute_unit(tmp_path):
 
 def test_structure_check_refuses_a_non_model(tmp_path):
     pytest.importorskip("coremltools")
-    from lsnet.errors import CheckpointError
+    from lsnet.errors import ArtifactError
     from lsnet.export.coreml_spec import summarize
 
     bogus = tmp_path / "broken.mlpackage"
     bogus.mkdir()
-    with pytest.raises(CheckpointError) as info:
+    with pytest.raises(ArtifactError) as info:
         summarize(bogus)
     assert "not a readable Core ML model" in _one_line(info.value)
-    with pytest.raises(CheckpointError):
+    with pytest.raises(ArtifactError):
         summarize(tmp_path / "absent.mlpackage")
 
 

@@ -27,8 +27,9 @@ def test_wheel_has_one_top_level_package(wheel):
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert top == {"lsnet"}
     for module in ("lsnet/cli.py", "lsnet/export/__init__.py", "lsnet/runtimes/__init__.py",
-                   "lsnet/bench/__init__.py", "lsnet/data/imagenet_classes.tsv", "lsnet/bench/schemas/results.schema.json"):
+                   "lsnet/bench/__init__.py", "lsnet/serve/__init__.py", "lsnet/data/imagenet_classes.tsv", "lsnet/bench/schemas/results.schema.json"):
         assert module in names, module
+    assert not [n for n in names if n.startswith("lsnet/bench/results/")], "committed results are repository data, not package data"
 
 
 @pytest.mark.slow
@@ -43,7 +44,9 @@ def test_fresh_venv_console_script_from_any_directory(mode, wheel, tmp_path):
     fresh_site = Path(subprocess.check_output(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True, env=env).strip())
     # dependencies (torch, typer, ...) come from the current environment, appended after the venv's own site
-    (fresh_site / "_parent_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # (every site-packages this interpreter sees, so a venv layered on a base environment works too)
+    parent_sites = [sysconfig.get_paths()["purelib"]] + [p for p in sys.path if p.endswith("site-packages")]
+    (fresh_site / "_parent_env.pth").write_text("\n".join(dict.fromkeys(parent_sites)) + "\n")
     target = [str(wheel)] if mode == "wheel" else ["-e", str(REPO)]
     subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", *target], check=True, timeout=600, env=env)
     elsewhere = tmp_path / "elsewhere"
@@ -56,6 +59,6 @@ def test_fresh_venv_console_script_from_any_directory(mode, wheel, tmp_path):
     if mode == "wheel":
         assert str(fresh_site) in where and str(REPO) not in where
     else:
-        assert str(REPO / "lsnet") in where and str(REPO / "cli.py") in where
-    for forbidden in ("export", "bench", "runtimes", "cli"):
+        assert str(REPO / "lsnet") in where and str(REPO / "lsnet" / "cli.py") in where
+    for forbidden in ("export", "bench", "runtimes", "serve", "cli"):
         assert not (fresh_site / forbidden).exists() and not (fresh_site / f"{forbidden}.py").exists()

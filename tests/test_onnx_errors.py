@@ -64,7 +64,7 @@ def test_cli_unknown_format_and_foreign_option_are_one_line():
     assert_one_line_error(run_cli("export", "lsnet_t", "-f", "onxx"), "unknown export format 'onxx'", "onnx")
     proc = run_cli("export", "lsnet_t", "--deployment-target", "iOS17")
     assert_one_line_error(proc, "--deployment-target does not apply to format 'onnx'")
-    assert_one_line_error(run_cli("export", "lsnet_t", "--batch-range", "8,1,4"), "MIN <= OPT <= MAX")
+    assert_one_line_error(run_cli("export", "lsnet_t", "-f", "trt", "--batch-range", "8,1,4"), "MIN <= OPT <= MAX")
     assert_one_line_error(run_cli("export", "lsnet_t", "--rewrites", "ls_bn"), "unknown rewrite 'ls_bn'", "ls-bn")
     assert_one_line_error(run_cli("export", "lsnet_t", "--baseline", "--rewrites", "se"), "unknown rewrite 'se'")
 
@@ -94,7 +94,13 @@ def test_cli_export_validate_and_parity_failure_with_other_weights(make_official
     assert_one_line_error(bad, "does not match PyTorch")
 
 
-def test_half_and_int8_together_are_rejected(tmp_path):
-    with pytest.raises(UnknownOptionError, match="cannot be combined"):
-        export("lsnet_t", "onnx", half=True, int8=True, output=tmp_path / "m.onnx", validate=False)
+@pytest.mark.parametrize("fmt", ["onnx", "trt"])
+def test_half_and_int8_together_are_rejected_before_any_work(tmp_path, fmt):
+    from lsnet.errors import ConflictingOptionsError
+    from lsnet.export.options import ExportOptions
+
+    with pytest.raises(ConflictingOptionsError, match="cannot be combined"):
+        export("lsnet_t", fmt, half=True, int8=True, output=tmp_path / "m.onnx", validate=False)
+    with pytest.raises(ConflictingOptionsError, match="cannot be combined"):
+        ExportOptions(half=True, int8=True)
     assert list(tmp_path.iterdir()) == []

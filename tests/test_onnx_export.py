@@ -10,7 +10,7 @@ pytest.importorskip("onnxruntime")
 import onnx  # noqa: E402
 
 from lsnet.export import export  # noqa: E402
-from lsnet.export.artifact import read_sidecar  # noqa: E402
+from lsnet.runtimes.artifact_metadata import read_sidecar  # noqa: E402
 from lsnet.runtimes.onnxruntime_runner import OnnxRuntimeRunner  # noqa: E402
 
 TOL = 1e-4  # float32 tolerance of the conformance README (rtol = atol = 1e-4)
@@ -94,7 +94,7 @@ def test_unfold_formulation_is_refused_for_its_rank_6_graph(lsnet_t_checkpoint, 
 
 
 def test_baseline_fixed_odd_batch(lsnet_t_checkpoint, fixture_npz, tmp_path):
-    from lsnet.errors import UnknownOptionError
+    from lsnet.errors import BatchSizeError
 
     result = export("lsnet_t", "onnx", weights=lsnet_t_checkpoint, baseline=True, batch=3, output=tmp_path / "b.onnx")
     meta = result.metadata
@@ -105,7 +105,7 @@ def test_baseline_fixed_odd_batch(lsnet_t_checkpoint, fixture_npz, tmp_path):
     with OnnxRuntimeRunner(result.path) as runner:
         assert runner.input_spec.shape[0] == 3
         np.testing.assert_allclose(runner.infer(x), expected, rtol=TOL, atol=TOL)
-        with pytest.raises(UnknownOptionError, match="batch 3 only"):
+        with pytest.raises(BatchSizeError, match="batch 3 only"):
             runner.infer(x[:2])
 
 

@@ -22,7 +22,7 @@ def image_png(tmp_path_factory):
 
 def top5(proc) -> list[list[int]]:
     assert proc.returncode == 0, proc.stderr
-    return [[row["class"] for row in item["top"]] for item in json.loads(proc.stdout)]
+    return [[row["index"] for row in item["top"]] for item in json.loads(proc.stdout)]
 
 
 def test_checkpoint_and_onnx_give_the_same_top5(lsnet_t_checkpoint, image_png, tmp_path):

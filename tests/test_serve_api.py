@@ -1,5 +1,6 @@
 """``lsnet serve`` end to end: a real uvicorn server on loopback serving lsnet_t (conformance weights)."""
 import asyncio
+import json
 import re
 
 import httpx
@@ -57,10 +58,29 @@ def test_single_image_returns_topk_softmax_matching_the_model(server, runner, me
     r = httpx.post(f"{server}/predict", content=data, headers={"content-type": "image/jpeg"}, timeout=30)
     assert r.status_code == 200, r.text
     (pred,) = r.json()["predictions"]
-    scores = [t["score"] for t in pred["top"]]
+    scores = [t["probability"] for t in pred["top"]]
     assert len(pred["top"]) == 5 and scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1.0 + 1e-6
     assert pred["top"][0]["index"] == expected_top1(runner, metadata, data)
     assert all(isinstance(t["label"], str) and t["label"] for t in pred["top"])
+
+
+def test_predict_cli_and_serve_answer_in_one_json_schema(server, lsnet_t_checkpoint, tmp_path) -> None:
+    from cli_helpers import run_cli
+
+    path = tmp_path / "cat.png"
+    path.write_bytes(image_bytes(7, "PNG"))
+    proc = run_cli("predict", str(lsnet_t_checkpoint), str(path), "--json", "--top", "3")
+    assert proc.returncode == 0, proc.stderr
+    (from_cli,) = json.loads(proc.stdout)
+    r = httpx.post(f"{server}/predict", content=path.read_bytes(), headers={"content-type": "image/png"}, timeout=30)
+    (from_serve,) = r.json()["predictions"]
+    assert set(from_cli) == set(from_serve) == {"image", "top"}
+    assert from_cli["image"] == str(path) and from_serve["image"] == "image 0"
+    for entry in from_cli["top"] + from_serve["top"][:3]:
+        assert set(entry) == {"index", "label", "probability"}
+    assert [t["index"] for t in from_cli["top"]] == [t["index"] for t in from_serve["top"][:3]]
+    assert [t["label"] for t in from_cli["top"]] == [t["label"] for t in from_serve["top"][:3]]
+    np.testing.assert_allclose([t["probability"] for t in from_cli["top"]], [t["probability"] for t in from_serve["top"][:3]], rtol=1e-4)
 
 
 def test_multipart_batch_answers_each_file_in_order(server, runner, metadata) -> None:
@@ -69,7 +89,7 @@ def test_multipart_batch_answers_each_file_in_order(server, runner, metadata) ->
     r = httpx.post(f"{server}/predict", files=files, timeout=30)
     assert r.status_code == 200, r.text
     preds = r.json()["predictions"]
-    assert [p["name"] for p in preds] == ["img0.jpeg", "img1.png", "img2.jpeg"]
+    assert [p["image"] for p in preds] == ["img0.jpeg", "img1.png", "img2.jpeg"]
     assert [p["top"][0]["index"] for p in preds] == [expected_top1(runner, metadata, f[1][1]) for f in files]
 
 

@@ -3,18 +3,7 @@ from pathlib import Path
 
 import typer
 
-from lsnet.commands.options import ImgSizeOption, parse_int_list, parse_size
-from lsnet.errors import UnknownOptionError
-
-
-def parse_batch_range(text: str | None) -> tuple[int, int, int] | None:
-    """'1,8,32' -> (1, 8, 32) with min <= opt <= max."""
-    if text is None:
-        return None
-    values = parse_int_list(text, "--batch-range")
-    if len(values) != 3 or not values[0] <= values[1] <= values[2]:
-        raise UnknownOptionError(f"--batch-range '{text}' must be MIN,OPT,MAX with MIN <= OPT <= MAX, e.g. 1,8,32.")
-    return (values[0], values[1], values[2])
+from lsnet.commands.options import ImgSizeOption, parse_size
 
 
 def export(
@@ -63,7 +52,7 @@ def export(
         weights=weights, img_size=parse_size(img_size), batch=batch, dynamic_batch=dynamic_batch, opset=opset,
         ska=ska, half=half, int8=int8, calib=calib, int8_threshold=int8_threshold, simplify=simplify,
         eval_folder=eval_folder, max_accuracy_drop=max_accuracy_drop,
-        rewrites=rewrites, baseline=baseline, batch_range=parse_batch_range(batch_range), workspace_gb=workspace_gb,
+        rewrites=rewrites, baseline=baseline, batch_range=batch_range.split(",") if batch_range else None, workspace_gb=workspace_gb,
         timing_cache=timing_cache, deployment_target=deployment_target, max_batch=max_batch,
         instances=instances, backend=backend, validate=not no_validate, output=output,
     )

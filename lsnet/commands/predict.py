@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import typer
 
-from lsnet.errors import LsnetError, UnknownOptionError
+from lsnet.errors import ArtifactError, LsnetError, UnknownOptionError
 from lsnet.runtimes.base import Runner, pad_batch
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def open_predictor(artifact: str, weights: Path | None = None, device: str = "cp
         return runner, model.pretrained_cfg.to_dict()
     metadata = runner.info.metadata
     if not all(k in metadata for k in ("mean", "std", "crop_pct", "interpolation", "img_size")):
-        raise UnknownOptionError(f"{artifact} has no sidecar with its preprocessing; keep the .json file beside it.")
+        raise ArtifactError(f"{artifact} has no sidecar with its preprocessing; keep the .json file beside it.")
     return runner, metadata
 
 
@@ -50,29 +50,20 @@ def classify(runner: Runner, batch: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate(outputs)
 
 
-def top_k(logits: np.ndarray, k: int, labels: list[str]) -> list[list[dict[str, Any]]]:
-    """Softmax top-k per image as {class, label, probability}."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-    order = np.argsort(-logits, axis=1, kind="stable")[:, :k]
-    return [
-        [{"class": int(c), "label": labels[c], "probability": float(p[c])} for c in row]
-        for row, p in zip(order, probs)
-    ]
-
-
 def predict(
     artifact: str = typer.Argument(..., help="Model name, checkpoint (.pth/.safetensors) or artifact (.onnx, .engine, ...)."),
     images: list[Path] = typer.Argument(..., help="Image files (JPEG, PNG, WebP ...)."),
     top: int = typer.Option(5, "--top", help="How many classes to show per image."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = typer.Option(
+        False, "--json", help='Print JSON: [{"image": path, "top": [{"index": int, "label": str, "probability": float}, ...]}, ...] (docs/serving.md).'
+    ),
     weights: Path | None = typer.Option(None, "--weights", help="Checkpoint for a model name."),
     batch_size: int = typer.Option(8, "--batch-size", help="Images per inference call."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:
-    """Top-k ImageNet classes for each image."""
-    from lsnet.labels import labels_for
+    """Top-k classes for each image (softmax probabilities), in the same JSON schema as ``lsnet serve``."""
     from lsnet.preprocess import load_image, preprocess_from_metadata
+    from lsnet.runtimes.predictions import class_names, prediction, top_k
 
     if top < 1 or batch_size < 1:
         raise UnknownOptionError("--top and --batch-size must be >= 1.")
@@ -83,11 +74,11 @@ def predict(
     with runner:
         pixels = np.stack([preprocess_from_metadata(image, cfg) for image in loaded])
         logits = classify(runner, pixels, batch_size)
-    results = top_k(logits, min(top, logits.shape[1]), labels_for(logits.shape[1]))
+    results = top_k(logits, top, class_names(logits.shape[1], cfg.get("labels")))
     if as_json:
-        typer.echo(json.dumps([{"image": str(p), "top": r} for p, r in zip(images, results)], indent=2))
+        typer.echo(json.dumps([prediction(str(p), r) for p, r in zip(images, results)], indent=2))
         return
     for path, rows in zip(images, results):
         typer.echo(str(path))
         for row in rows:
-            typer.echo(f"  {row['probability']:7.2%}  {row['label']} ({row['class']})")
+            typer.echo(f"  {row['probability']:7.2%}  {row['label']} ({row['index']})")

@@ -3,15 +3,14 @@ from functools import cache
 
 import torch
 
-from lsnet.checkpoint import COMPUTED_BUFFER_SUFFIX
+from lsnet.attention import COMPUTED_BUFFER_SUFFIX
+from lsnet.model import LSNet
 from lsnet.variants import VARIANTS
 
 
 @cache
 def variant_signature(name: str) -> frozenset[tuple[str, tuple[int, ...]]]:
     """Key/shape pairs of a variant's backbone (head excluded: classes vary), built on the meta device."""
-    from lsnet.model import LSNet
-
     with torch.device("meta"):
         model = LSNet(VARIANTS[name], num_classes=1000)
     return frozenset(

@@ -1,4 +1,4 @@
-"""Request decoding (raw image bytes or multipart/form-data) and response encoding (top-k softmax)."""
+"""Request decoding: raw image bytes or multipart/form-data into preprocessed images."""
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -66,25 +66,22 @@ def _multipart_uploads(content_type: str, body: bytes) -> list[Upload]:
     return uploads
 
 
-def decode_images(uploads: list[Upload], metadata: dict, size: tuple[int, int]) -> np.ndarray:
-    """Decode and preprocess every upload into an (N, 3, H, W) float32 batch; 400 for a non-image."""
-    from lsnet.preprocess import ImageReadError, load_image, preprocess_from_metadata
+def decode_images(uploads: list[Upload], preprocessing: dict, max_pixels: int | None = None) -> np.ndarray:
+    """Decode and preprocess every upload into an (N, 3, H, W) float32 batch; 400 for a non-image, 413 too many pixels."""
+    from lsnet.preprocess import ImageReadError
+    from lsnet.runtimes.predictions import ImageTooLargeError, decode_image
 
-    fields = {**metadata, "img_size": list(size)}
     arrays = []
     for i, upload in enumerate(uploads):
         try:
-            image = load_image(upload.data)
+            arrays.append(decode_image(upload.data, preprocessing, max_pixels))
+        except ImageTooLargeError as exc:
+            raise RequestError(413, f"{upload_name(upload, i)}: {exc}") from None
         except ImageReadError:
-            label = upload.name or f"image {i}"
-            raise RequestError(400, f"{label} is not a readable image: send JPEG, PNG or WebP bytes.") from None
-        arrays.append(preprocess_from_metadata(image, fields))
+            raise RequestError(400, f"{upload_name(upload, i)} is not a readable image: send JPEG, PNG or WebP bytes.") from None
     return np.stack(arrays)
 
 
-def top_k(logits: np.ndarray, labels: list[str], k: int) -> list[dict]:
-    """The k best classes of one logits row with softmax probabilities (``lsnet predict``'s top-k, API field names)."""
-    from lsnet.commands.predict import top_k as predict_top_k
-
-    (best,) = predict_top_k(np.asarray(logits, dtype=np.float64)[None], k, labels)
-    return [{"index": b["class"], "label": b["label"], "score": b["probability"]} for b in best]
+def upload_name(upload: Upload, index: int) -> str:
+    """The name an upload has in answers: its multipart file name, else 'image N' (N = position in the request)."""
+    return upload.name or f"image {index}"

@@ -42,7 +42,7 @@ class ServeSettings:
 def serving_metadata(runner: Runner, artifact: str | Path | None) -> dict[str, Any]:
     """The artifact's sidecar, else the PyTorch model's pretrained_cfg, else ImageNet defaults at the runner's size."""
     from lsnet.config import PretrainedCfg
-    from lsnet.export.artifact import read_sidecar
+    from lsnet.runtimes.artifact_metadata import read_sidecar
 
     size = tuple(runner.input_spec.shape[2:])
     sidecar = read_sidecar(Path(artifact)) if artifact is not None and Path(str(artifact)).exists() else {}

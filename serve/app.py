@@ -10,7 +10,7 @@ import numpy as np
 
 from lsnet.runtimes.base import Runner
 from lsnet.serve.batching import BatcherClosedError, MicroBatcher, QueueFullError
-from lsnet.serve.codec import RequestError, decode_images, split_uploads, top_k
+from lsnet.serve.codec import RequestError, decode_images, split_uploads, upload_name
 from lsnet.serve.metrics import ServeMetrics
 from lsnet.serve.settings import ServeSettings
 
@@ -44,14 +44,14 @@ class Service:
     """State shared by the routes: runner, metadata, labels, batcher, metrics."""
 
     def __init__(self, runner: Runner, metadata: dict[str, Any], settings: ServeSettings) -> None:
-        from lsnet.labels import labels_for
+        from lsnet.runtimes.predictions import class_names
 
         self.runner = runner
         self.metadata = metadata
         self.settings = settings
-        self.size = tuple(runner.input_spec.shape[2:])
+        self.preprocessing = {**metadata, "img_size": list(runner.input_spec.shape[2:])}
         num_classes = int(metadata.get("num_classes") or 0) or None
-        self.labels = labels_for(num_classes) if num_classes else None
+        self.labels = class_names(num_classes, metadata.get("labels")) if num_classes else None
         limit, fixed = batch_limits(runner, settings.max_batch)
         self.metrics = ServeMetrics(lambda: self.batcher.depth, limit)
         self.batcher = MicroBatcher(
@@ -69,7 +69,7 @@ class Service:
 
         body = await read_body(request, self.settings.max_body_bytes)
         uploads = split_uploads(request.headers.get("content-type", ""), body, self.settings.queue_size)
-        images = await run_in_threadpool(decode_images, uploads, self.metadata, self.size)
+        images = await run_in_threadpool(decode_images, uploads, self.preprocessing)
         try:
             futures = self.batcher.submit(images)
         except QueueFullError as exc:
@@ -82,13 +82,13 @@ class Service:
             )
         except asyncio.TimeoutError:
             raise RequestError(504, f"inference did not finish within {self.settings.timeout_s:g} s.") from None
-        labels = self.labels or [f"class {i}" for i in range(len(rows[0]))]
+        from lsnet.runtimes.predictions import class_names, prediction, top_k
+
+        logits = np.stack(rows)
+        tops = top_k(logits, self.settings.top, self.labels or class_names(logits.shape[1]))
         return {
             "model": self.metadata.get("variant"),
-            "predictions": [
-                {"name": upload.name, "top": top_k(np.asarray(row), labels, self.settings.top)}
-                for upload, row in zip(uploads, rows)
-            ],
+            "predictions": [prediction(upload_name(upload, i), top) for i, (upload, top) in enumerate(zip(uploads, tops))],
         }
 
 

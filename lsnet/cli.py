@@ -27,6 +27,22 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(bench_commands.app, name="bench")
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: print the installed version and stop."""
+    if value:
+        from lsnet import __version__
+
+        typer.echo(f"lsnet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """LSNet: export to ONNX / TensorRT / Core ML with proven parity, validate, predict and benchmark."""
+
+
 def _configure_logging() -> None:
     level = logging.DEBUG if os.environ.get("LSNET_DEBUG") else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
@@ -40,7 +56,7 @@ def main() -> None:
 
     _configure_logging()
     try:
-        app(standalone_mode=True)
+        app(standalone_mode=True, prog_name="lsnet")
     except LsnetError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(exc.exit_code) from None

@@ -1,0 +1,4 @@
+"""``python -m lsnet``: the ``lsnet`` command."""
+from lsnet.cli import main
+
+main()
