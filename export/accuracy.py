@@ -64,12 +64,20 @@ def labelled_images(folder: str | Path, labels: Any, num_classes: int) -> Labell
     return LabelledImages(folder, tuple(files), np.asarray(targets), "name" if named else "sorted folder order")
 
 
+def load_images(files: list[Path], cfg: Any) -> np.ndarray:
+    """Decode and preprocess images with the model's eval transform; unreadable files are a clear error."""
+    from lsnet.preprocess import load_image, preprocess
+
+    size = tuple(cfg.input_size[1:])
+    return np.stack(
+        [preprocess(load_image(f), size, cfg.mean, cfg.std, cfg.crop_pct, cfg.interpolation) for f in files]
+    ).astype(np.float32)
+
+
 def image_batches(images: LabelledImages, cfg: Any, size: int = EVAL_BATCH) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(preprocessed batch, targets) chunks with the model's eval transform."""
-    from lsnet.export.int8_calibration import load_folder
-
     for start in range(0, len(images.files), size):
-        yield load_folder(list(images.files[start : start + size]), cfg), images.targets[start : start + size]
+        yield load_images(list(images.files[start : start + size]), cfg), images.targets[start : start + size]
 
 
 def topk_accuracy(logits: np.ndarray, targets: np.ndarray, k: int) -> float:

@@ -52,6 +52,15 @@ NODE_GROUPS: dict[str, NodeGroup] = {
         "first 1x1 conv of each FFN: its input is the residual stream, whose outlier channels one per-tensor"
         " INT8 scale cannot hold", frozenset({"Conv"}), r"/ffn/m/pw1/",
     ),
+    # further candidates measured by bench/int8_sensitivity.py (not kept in float by default)
+    "stem": NodeGroup("patch embedding convs (the raw image input)", frozenset({"Conv"}), r"^/patch_embed/"),
+    "downsample": NodeGroup("stride-2 depthwise + pointwise convs between stages", frozenset({"Conv"}), r"^/blocks\d/blocks\d\.[01]/Conv"),
+    "mixer_dw": NodeGroup("RepVGG depthwise token mixers", frozenset({"Conv"}), r"/mixer/Conv$"),
+    "se_convs": NodeGroup("squeeze-excitation 1x1 convs", frozenset({"Conv"}), r"/se/fc"),
+    "lkp_convs": NodeGroup("LKP convs (the SKA weight path)", frozenset({"Conv"}), r"/lkp/cv"),
+    "ska_bn_conv": NodeGroup("BatchNorm after SKA, folded into a 1x1 conv by pre-processing", frozenset({"Conv"}), r"/mixer/bn/"),
+    "attention_convs": NodeGroup("attention qkv / depthwise / projection convs", frozenset({"Conv"}), r"/mixer/m/(qkv|dw|proj)"),
+    "ffn_out": NodeGroup("second 1x1 conv of each FFN", frozenset({"Conv"}), r"/ffn/m/pw2/"),
 }
 # defaults chosen from the sensitivity measurements in docs/int8.md (bench/int8_sensitivity.py on the trained
 # fixture): only convolutions and matrix products are quantized; every elementwise / normalization / softmax /
@@ -140,15 +149,18 @@ def pre_process(fp32_path: Path, out_path: Path) -> list[str]:
 
 def quantize_qdq(model_path: Path, out_path: Path, calibration: np.ndarray, batch: int | None,
                  keep_float: Iterable[str] = FLOAT_GROUPS, method: str = CALIBRATION_METHOD,
-                 op_types: Iterable[str] | None = QUANTIZED_OPS) -> tuple[list[str], str]:
+                 op_types: Iterable[str] | None = QUANTIZED_OPS, calibration_cache: Path | None = None) -> tuple[list[str], str]:
     """Static Q/DQ quantization: per-channel symmetric INT8 weights, symmetric INT8 activations (TensorRT-ready).
 
     Returns the nodes kept in float and the calibration method used: percentile falls back to min-max
     when a tensor's range is too narrow for its histogram (ORT raises ValueError then).
+    ``calibration_cache`` (ONNX Runtime >= 1.32) stores the tensor ranges and reuses them when present.
     """
     q = require("onnxruntime.quantization", "onnx", "INT8 export")
     methods = {"minmax": q.CalibrationMethod.MinMax, "percentile": q.CalibrationMethod.Percentile, "entropy": q.CalibrationMethod.Entropy}
     excluded = float_nodes(model_path, keep_float)
+
+    cache = {"calibration_cache_path": str(calibration_cache)} if calibration_cache else {}
 
     def run(chosen: str) -> None:
         with contextlib.redirect_stdout(io.StringIO()) as chatter:  # ORT prints calibration progress to stdout
@@ -164,6 +176,7 @@ def quantize_qdq(model_path: Path, out_path: Path, calibration: np.ndarray, batc
                 op_types_to_quantize=list(op_types) if op_types else None,
                 calibrate_method=methods[chosen],
                 extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
+                **cache,
             )
         log.debug("%s", chatter.getvalue())
 

@@ -65,3 +65,14 @@ def fixture_npz(conformance_dir: Path):
 def lsnet_t_checkpoint(make_official_checkpoint, fixture_npz) -> Path:
     """The conformance checkpoint of lsnet_t (seed from its fixture)."""
     return make_official_checkpoint("lsnet_t", int(fixture_npz("lsnet_t")["seed"]))
+
+
+TRAINED = Path(os.environ.get("LSNET_TRAINED", REPO.parent / "shared" / "trained"))
+
+
+@pytest.fixture(scope="session")
+def trained_dir() -> Path:
+    """The trained 10-class LSNet-T fixture (checkpoint, labels.txt, calib/, heldout/)."""
+    if not (TRAINED / "lsnet_t_photos10.pth").is_file():
+        pytest.skip(f"trained fixture not found at {TRAINED} (set LSNET_TRAINED)")
+    return TRAINED
