@@ -5,11 +5,12 @@ from typing import Any
 
 
 def add_export_options(parser: argparse.ArgumentParser) -> None:
-    """--model, --weights, --img-size, --calib and --eval: what ``fp32_and_int8`` exports."""
+    """--model, --weights, --img-size, --calib, --labels and --eval: what ``fp32_and_int8`` exports."""
     parser.add_argument("--model", default="lsnet_t")
     parser.add_argument("--weights", type=Path, default=None, help="checkpoint (default: untrained weights; latency does not depend on them)")
     parser.add_argument("--img-size", type=int, default=224)
     parser.add_argument("--calib", default="64", help="INT8 calibration: image folder or number of synthetic images")
+    parser.add_argument("--labels", type=Path, default=None, help="class names file of the checkpoint's head")
     parser.add_argument("--eval", dest="eval_folder", type=Path, default=None,
                         help="labelled folder: the exports measure held-out accuracy (recorded in the rows)")
 

@@ -1,6 +1,6 @@
 """FP32 vs INT8 ONNX Runtime latency on this CPU, beside a peer quantized the same way, in one interleaved run.
 
-    PYTHONPATH=. python bench/int8_vs_fp32.py --model lsnet_t --weights W.pth --calib CALIB/ --eval HELDOUT/ \\
+    PYTHONPATH=. python bench/int8_vs_fp32.py --model lsnet_t --weights W.pth --labels L.txt --calib CALIB/ --eval HELDOUT/ \\
         --peer-onnx artifacts/peers/mobilenetv3_large_100.onnx --batches 1,8 --min-time 10 --rounds 10
 
 Exports ``<model>_224.onnx`` and ``<model>_224_int8.onnx`` (with ``--eval``, both measure held-out accuracy),
@@ -66,7 +66,7 @@ def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from lsnet.bench.commands import sweep_artifacts
 
     def export_all() -> list[str]:
-        options = {"eval_folder": args.eval_folder} if args.eval_folder else {}
+        options = {key: value for key in ("eval_folder", "labels") if (value := getattr(args, key)) is not None}
         paths = fp32_and_int8(args.model, args.weights, folder, args.calib, args.img_size, **options)
         targets = [paths["fp32"], paths["int8"]]
         if args.peer_onnx:

@@ -8,6 +8,8 @@ from lsnet.bench import results
 
 # lsnet_t ONNX Runtime batch-1 p50 over the peer's, and the most it may be (the project's performance target)
 PEER_TARGETS = (("efficientvit_m4", 1.0), ("mobilenetv3_large_100", 1.25))
+# GPU run: eager FP32 throughput with our Triton SKA over the fastest pure-PyTorch formulation, at least
+KERNEL_TARGET = 1.3
 COLUMNS = (
     "machine", "target", "runtime", "device", "precision", "ska", "batch", "concurrency",
     "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "min_ms", "throughput_ips", "peak_memory_mb", "ratio_to_first",
@@ -110,6 +112,60 @@ def claims_table(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def mode_rows(doc: dict[str, Any], model: str) -> list[dict[str, Any]]:
+    """Rows of ``model`` from a GPU run (bench/gpu: each row names its mode and carries its parity)."""
+    return [r for r in doc["rows"] if r.get("model") == model and "parity" in (r.get("metadata") or {}) and "mode" in r["metadata"]]
+
+
+def ips_cell(row: dict[str, Any] | None) -> str:
+    """A row's throughput as a table cell ('-' without a row)."""
+    return fmt(row["throughput_ips"] if row else None, "throughput_ips")
+
+
+def gpu_run_lines(doc: dict[str, Any]) -> list[str]:
+    """The paper's RTX 3090 throughput beside a GPU run's (the GPU named), and the headline ratios of that run:
+    best mode / reference eager, and Triton eager / fastest pure-PyTorch eager (both FP32, same run)."""
+    from lsnet.bench.gpu.modes import KERNEL_SKA, REFERENCE_SKA
+    from lsnet.bench.paper import PAPER_HARDWARE
+    from lsnet.variants import VARIANTS
+
+    machine = doc["environment"]["machine"]
+    table, headlines = [], []
+    for model in dict.fromkeys(r.get("model") for r in doc["rows"]):
+        rows = [r for r in mode_rows(doc, model) if r["metadata"]["parity"].get("passed")]
+        eager = [r for r in rows if r["metadata"]["mode"] == "eager" and r["precision"] == "fp32"]
+        reference = next((r for r in eager if r.get("ska") == REFERENCE_SKA), None)
+        if reference is None:
+            continue
+        pure = max((r for r in eager if r.get("ska") != KERNEL_SKA), key=lambda r: r["throughput_ips"])
+        kernel = next((r for r in eager if r.get("ska") == KERNEL_SKA), None)
+        best = max(rows, key=lambda r: r["throughput_ips"])
+        paper = VARIANTS[model].paper_throughput_3090 if model in VARIANTS else None
+        ratio = best["throughput_ips"] / reference["throughput_ips"]
+        kernel_ratio = kernel["throughput_ips"] / pure["throughput_ips"] if kernel else None
+        table.append(
+            f"| {model} | {f'{paper:,}' if paper else '-'} | {ips_cell(reference)} | {ips_cell(pure)} ({pure['ska']}) | {ips_cell(kernel)}"
+            f" | {ips_cell(best)} (`{best['target']}`) | {ratio:.2f} | {'-' if kernel_ratio is None else f'{kernel_ratio:.2f}'} |"
+        )
+        verdict = "-" if kernel_ratio is None else f"{kernel_ratio:.2f} (target >= {KERNEL_TARGET}: {'met' if kernel_ratio >= KERNEL_TARGET else 'NOT met'})"
+        headlines.append(f"- {model}: best mode `{best['target']}` = {ratio:.2f}x reference eager; Triton eager / fastest pure-PyTorch eager = {verdict}")
+    if not table:
+        return []
+    batch = doc["settings"].get("batch")
+    return [
+        f"Paper ({PAPER_HARDWARE}, batch 2048, fp32 eager) beside {machine} (batch {batch}, img/s, rows whose parity passed;"
+        " different GPUs, so compare the ratios measured in this one run):",
+        "",
+        f"| Model | Paper {PAPER_HARDWARE} | Reference eager | Fastest pure-PyTorch eager | Triton eager | Best mode | Best / reference | Triton / pure |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
+        *table,
+        "",
+        f"Headline on {machine} (same run):",
+        "",
+        *headlines,
+    ]
+
+
 def source_line(path: Path | None, doc: dict[str, Any]) -> str:
     """'file: machine, os, source, created' for the header of a report."""
     env = doc["environment"]
@@ -138,6 +194,11 @@ def render(docs: list[tuple[Path | None, dict[str, Any]]], command: str | None =
         if lines:
             parts += ["", f"Performance target ({doc['environment']['machine']}, {path.name if path else 'this run'}):", ""]
             parts += [f"- {line}" for line in lines]
+    for path, doc in docs:
+        lines = gpu_run_lines(doc)
+        if lines:
+            parts += ["", f"GPU run ({path.name if path else 'this run'}):", "", *lines]
+            parts += [f"\n{note}" for note in doc["settings"].get("notes", [])]
     for path, doc in docs:
         if doc.get("claims"):
             parts += ["", f"Paper claims vs measured ({path.name if path else 'this run'}):", "", claims_table(doc)]

@@ -49,6 +49,22 @@ def staged(target: Path) -> Iterator[Path]:
     os.replace(temp, target)
 
 
+@contextmanager
+def staged_files(target: Path, companions: tuple[str, ...] = ()) -> Iterator[Path]:
+    """``staged`` for an artifact made of several files sharing one stem (OpenVINO's ``.xml`` + ``.bin``):
+    the companions written beside the temporary path are renamed just before the artifact, or removed on failure."""
+    target = Path(target)
+    with staged(target) as temp:
+        try:
+            yield temp
+        except BaseException:
+            for suffix in companions:
+                remove_path(temp.with_suffix(suffix))
+            raise
+        for suffix in companions:
+            os.replace(temp.with_suffix(suffix), target.with_suffix(suffix))
+
+
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write JSON through a temporary file and a rename."""
     with staged(path) as temp:

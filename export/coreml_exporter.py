@@ -63,10 +63,10 @@ def deployment_target(ct: Any, name: str) -> Any:
 
 
 def labels_for_model(model: nn.Module) -> list[str]:
-    """Class names shown by Xcode and Vision: ImageNet-1k names for 1000 classes, else 'class N'."""
+    """Class names shown by Xcode and Vision: the model's labels, ImageNet-1k names for 1000 classes, else "class N"."""
     from lsnet.labels import labels_for
 
-    return labels_for(model.num_classes)
+    return labels_for(model.num_classes, model.pretrained_cfg.labels)
 
 
 def convert(ct: Any, traced: torch.jit.ScriptModule, size: tuple[int, int], labels: list[str], half: bool, target: Any) -> Any:

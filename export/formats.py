@@ -5,7 +5,8 @@ from lsnet.choices import suggest
 from lsnet.errors import UnknownOptionError
 
 COMMON_OPTIONS = frozenset({
-    "weights", "img_size", "ska", "output", "half", "validate", "batch", "dynamic_batch", "eval_folder", "max_accuracy_drop",
+    "weights", "num_classes", "random_head", "labels", "img_size", "ska", "output", "half", "validate", "batch", "dynamic_batch",
+    "eval_folder", "max_accuracy_drop",
 })
 
 
@@ -32,6 +33,8 @@ class Format:
     model_file: str | None = None
     device: str = "cpu"  # where the artifact runs for --eval
     is_directory: bool = False
+    companions: tuple[str, ...] = ()  # suffixes of files written beside the artifact and published with it
+    requires: tuple[str, ...] = ()  # modules checked before any export work (missing -> the extra's install hint)
     default_ska: str = "shift"
     default_half: bool = False  # precision when neither --half nor --fp32 is given
 
@@ -87,6 +90,19 @@ FORMATS: dict[str, Format] = {
             description="Triton Inference Server model repository (ONNX model + config.pbtxt)",
             default_ska="conv_im2col",  # the repository's model runs in Triton's ONNX Runtime backend by default
             is_directory=True,
+        ),
+        Format(
+            name="openvino",
+            aliases=("ov", "intel", "openvino-ir", "ir"),
+            suffix=".xml",
+            exporter="lsnet.export.openvino_exporter:export_openvino",
+            validator="lsnet.export.validate:validate_with_runner",
+            options=COMMON_OPTIONS | {"opset", "simplify", "rewrites"},
+            extra="openvino",
+            description="OpenVINO IR (.xml + .bin) for Intel CPUs, GPUs and NPUs",
+            companions=(".bin",),
+            requires=("openvino", "onnx"),
+            default_ska="conv_im2col",  # converted from the default ONNX export (export/openvino_exporter.py)
         ),
     )
 }

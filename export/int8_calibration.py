@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from lsnet.errors import UnknownOptionError
-from lsnet.export.accuracy import IMAGE_SUFFIXES, image_files, load_images
 from lsnet.export.parity import THRESHOLDS
+from lsnet.runtimes.evaluate import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,9 @@ def calibration_data(calib: str | None, cfg: Any) -> CalibrationData:
     folder = Path(text)
     if not folder.is_dir():
         raise UnknownOptionError(f"--calib '{calib}' is neither a folder of images nor a number; pass a folder path or e.g. --calib 64.")
-    files = image_files(folder)
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
-        raise UnknownOptionError(f"--calib folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)}); add some or pass --calib N.")
+        raise UnknownOptionError(f"--calib folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); add some or pass --calib N.")
     notes = []
     if len(files) > MAX_CALIBRATION_IMAGES:
         notes.append(f"{len(files)} images found; the first {MAX_CALIBRATION_IMAGES} (sorted by path) are used")
@@ -79,10 +79,20 @@ def calibration_data(calib: str | None, cfg: Any) -> CalibrationData:
             f"--calib folder {folder} holds {len(files)} images; INT8 needs at least {MIN_FOLDER_IMAGES}"
             f" (every {HOLDOUT_EVERY}th is held out to judge accuracy): add images, a few hundred work best."
         )
-    arrays = load_images(files, cfg)
+    arrays = load_folder(files, cfg)
     held = np.arange(len(files)) % HOLDOUT_EVERY == HOLDOUT_EVERY - 1
     gated = f"held-out folder images ({int(held.sum())})"
     heldout[gated] = arrays[held]
     if len(files) < 100:
         notes.append(f"only {len(files)} calibration images: a few hundred give more reliable ranges and a firmer gate")
     return CalibrationData(arrays[~held], heldout, f"{len(files)} images from {folder}", False, gated, notes)
+
+
+def load_folder(files: list[Path], cfg: Any) -> np.ndarray:
+    """Decode and preprocess images with the model's eval transform; unreadable files are a clear error."""
+    from lsnet.preprocess import load_image, preprocess
+
+    size = tuple(cfg.input_size[1:])
+    return np.stack(
+        [preprocess(load_image(f), size, cfg.mean, cfg.std, cfg.crop_pct, cfg.interpolation) for f in files]
+    ).astype(np.float32)

@@ -13,6 +13,9 @@ class ExportOptions:
     """Everything an export can be asked for; each format accepts a subset (``Format.options``)."""
 
     weights: Path | None = None
+    num_classes: int | None = None  # None: the checkpoint head's class count (1000 without weights)
+    random_head: bool = False  # replace a checkpoint head of another class count with a random one
+    labels: Path | list[str] | None = None  # class names (file or list), one per output; into the metadata
     img_size: int | tuple[int, int] = 224
     ska: str | None = None  # None: the format's default formulation
     output: Path | None = None
@@ -80,6 +83,8 @@ def make_options(fmt: Format, **given: object) -> ExportOptions:
     options = ExportOptions(**{k: v for k, v in given.items()})
     if options.half is None:
         options.half = fmt.default_half and not options.int8
+    if isinstance(options.labels, str):
+        options.labels = Path(options.labels)
     for name in ("weights", "output", "timing_cache", "eval_folder"):
         value = getattr(options, name)
         if value is not None and not isinstance(value, Path):

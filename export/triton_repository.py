@@ -150,7 +150,7 @@ def export_triton_repository(model: nn.Module, options: ExportOptions, path: Pat
     config = render_config(name, backend, inp, out, max_batch, options.instances)
     (Path(path) / name / "config.pbtxt").write_text(config)
     num_classes = out.dims[-1]
-    (Path(path) / name / LABELS_FILE).write_text("\n".join(labels_for(num_classes)) + "\n")
+    (Path(path) / name / LABELS_FILE).write_text("\n".join(labels_for(num_classes, model.pretrained_cfg.labels)) + "\n")
     meta["triton"] = {
         "model_name": name,
         "version": VERSION,

@@ -101,7 +101,10 @@ def reference_from_sidecar(path: Path, metadata: dict[str, Any], weights: Path |
             notes.append(f"the sha256 of {weights} differs from the weights recorded at export; parity is against the given file")
     elif metadata.get("weights") == "random-init":
         notes.append("artifact was exported from the seeded random initialisation; the reference is rebuilt the same way")
-    options = ExportOptions(weights=Path(weights) if weights else None, img_size=tuple(metadata["img_size"]))
+    options = ExportOptions(
+        weights=Path(weights) if weights else None, img_size=tuple(metadata["img_size"]),
+        num_classes=metadata.get("num_classes"),
+    )
     return build_reference(metadata["variant"], options)
 
 

@@ -71,8 +71,11 @@ def resize_attention_biases(table: torch.Tensor, size: tuple[int, int], key: str
     return resized.reshape(heads, size[0] * size[1]).to(table.dtype)
 
 
-def adapt_state_dict(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Fit a checkpoint to ``model``: drop computed buffers, resize bias tables, drop a foreign head."""
+def adapt_state_dict(
+    model: nn.Module, state: dict[str, torch.Tensor], random_head: bool = False
+) -> dict[str, torch.Tensor]:
+    """Fit a checkpoint to ``model``: drop computed buffers, resize bias tables; a head of another class count
+    is replaced by the model's random one only with ``random_head`` (otherwise ``check_fit`` refuses it)."""
     expected = model.state_dict()
     state = {k: v for k, v in state.items() if not k.endswith(COMPUTED_BUFFER_SUFFIX)}
     for key, value in list(state.items()):
@@ -86,15 +89,40 @@ def adapt_state_dict(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[s
     if head_keys and not model_has_head:
         log.info("model has no classifier head: ignoring %d head keys of the checkpoint", len(head_keys))
         state = {k: v for k, v in state.items() if k not in head_keys}
-    elif model_has_head and any(k in expected and expected[k].shape != state[k].shape for k in head_keys):
-        classes = state["head.l.weight"].shape[0] if "head.l.weight" in state else "?"
+    elif random_head and model_has_head and any(k in expected and expected[k].shape != state[k].shape for k in head_keys):
         log.warning(
-            "checkpoint head has %s classes, model has %d: the classifier head is left randomly initialised",
-            classes, model.num_classes,
+            "RANDOM CLASSIFIER HEAD: the checkpoint's head has %s classes, the model %d; the head is replaced by a "
+            "randomly initialised one (--random-head), so predictions are meaningless until it is trained",
+            head_classes(state), model.num_classes,
         )
         state = {k: v for k, v in state.items() if k not in head_keys}
         state.update({k: v for k, v in expected.items() if k.startswith(HEAD_PREFIXES)})
     return state
+
+
+def head_classes(state: dict[str, torch.Tensor]) -> int | None:
+    """Number of classes of a state dict's classifier head (``head.l.weight`` rows), or None without a head."""
+    weight = state.get("head.l.weight")
+    if weight is None or weight.dim() != 2:
+        return None
+    dist = state.get("head_dist.l.weight")
+    if dist is not None and dist.shape[0] != weight.shape[0]:
+        raise CheckpointMismatchError(
+            f"the checkpoint's head has {weight.shape[0]} classes but head_dist {dist.shape[0]}; pass a consistent checkpoint."
+        )
+    return int(weight.shape[0])
+
+
+def check_head(model: nn.Module, state: dict[str, torch.Tensor], path: str | os.PathLike, random_head: bool) -> None:
+    """Refuse a checkpoint head whose class count differs from the model's, unless ``random_head``."""
+    classes = head_classes(state)
+    if random_head or classes is None or getattr(model, "num_classes", 0) in (0, classes):
+        return
+    raise CheckpointMismatchError(
+        f"{path} has a {classes}-class head but {model.num_classes} classes were asked for: drop --num-classes "
+        f"(num_classes=) to use the checkpoint's head, or pass --random-head (random_head=True) to replace it "
+        f"with a random {model.num_classes}-class head."
+    )
 
 
 def check_fit(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
@@ -119,9 +147,15 @@ def check_fit(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     raise CheckpointMismatchError(f"checkpoint does not fit {name}: {'; '.join(parts)}.{hint}")
 
 
-def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> nn.Module:
-    """Load ``path`` into ``model`` (official ``{"model": ...}``, plain, ``state_dict``, ``module.``, safetensors)."""
-    state = adapt_state_dict(model, read_state_dict(path))
+def load_checkpoint(
+    model: nn.Module, path: str | os.PathLike, *, random_head: bool = False, state: dict[str, torch.Tensor] | None = None
+) -> nn.Module:
+    """Load ``path`` into ``model`` (official ``{"model": ...}``, plain, ``state_dict``, ``module.``, safetensors).
+
+    ``state`` is the already-read state dict of ``path`` (saves a second read)."""
+    state = read_state_dict(path) if state is None else state
+    check_head(model, state, path, random_head)
+    state = adapt_state_dict(model, state, random_head)
     check_fit(model, state)
     model.load_state_dict(state, strict=True)
     return model

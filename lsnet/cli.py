@@ -6,7 +6,7 @@ import sys
 import typer
 
 from lsnet.bench import commands as bench_commands
-from lsnet.commands import demo, doctor, export_commands, model_commands, predict
+from lsnet.commands import demo, doctor, evaluate, export_commands, model_commands, predict
 from lsnet.serve import command as serve_command
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app.command("info")(model_commands.info)
 app.command("export")(export_commands.export)
 app.command("validate")(export_commands.validate)
 app.command("predict")(predict.predict)
+app.command("eval")(evaluate.evaluate)
 app.command("demo")(demo.demo)
 app.command("serve")(serve_command.serve)
 app.command("doctor")(doctor.doctor)

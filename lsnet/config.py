@@ -16,7 +16,7 @@ class PretrainedCfg:
     interpolation: str = "bicubic"
     num_classes: int = 1000
     hf_hub_id: str = ""
-    labels: str = "imagenet-1k"
+    labels: str | tuple[str, ...] | None = "imagenet-1k"  # "imagenet-1k", the class names, or None (unnamed)
     license: str = "mit"
     paper: str = "arXiv:2503.23135"
     tags: tuple[str, ...] = field(default_factory=tuple)

@@ -55,3 +55,7 @@ class ParityError(LsnetError):
     """An exported artifact whose outputs do not match the PyTorch reference."""
 
     exit_code = 3
+
+
+class LabelsError(LsnetError, ValueError):
+    """A labels file that cannot be read or does not fit the model's classes."""

@@ -3,15 +3,16 @@ import os
 
 from torch import nn
 
-from lsnet.checkpoint import load_checkpoint
+from lsnet.checkpoint import head_classes, load_checkpoint, read_state_dict
 from lsnet.choices import pick
-from lsnet.errors import InvalidResolutionError, UnknownModelError
+from lsnet.errors import InvalidResolutionError, UnknownModelError, UnknownOptionError
 from lsnet.hub import download_pretrained
 from lsnet.model import LSNet
 from lsnet.ska import SKA, get_ska
 from lsnet.variants import VARIANTS
 
 MIN_IMG_SIZE = 64
+DEFAULT_NUM_CLASSES = 1000  # ImageNet-1k, when neither a checkpoint head nor num_classes says otherwise
 
 
 def list_models() -> list[str]:
@@ -36,24 +37,33 @@ def parse_img_size(img_size: int | tuple[int, int] | list[int]) -> tuple[int, in
 def create_model(
     name: str,
     *,
-    num_classes: int = 1000,
+    num_classes: int | None = None,
     img_size: int | tuple[int, int] = 224,
     ska: str = "reference",
     checkpoint_path: str | os.PathLike | None = None,
     pretrained: bool = False,
     features_only: bool = False,
+    random_head: bool = False,
 ) -> LSNet:
-    """Build an LSNet variant in eval mode, optionally loading a checkpoint or the official weights."""
+    """Build an LSNet variant in eval mode, optionally loading a checkpoint or the official weights.
+
+    ``num_classes`` defaults to the checkpoint head's class count (1000 without a checkpoint). An explicit
+    ``num_classes`` that differs from the checkpoint's head raises ``CheckpointMismatchError`` unless
+    ``random_head`` asks for a randomly initialised head of that size (logged as a warning).
+    """
     variant = VARIANTS[pick("model", name, VARIANTS, UnknownModelError)]
     get_ska(ska)
-    if num_classes < 0:
-        raise ValueError(f"num_classes must be >= 0, got {num_classes}")
-    model = LSNet(variant, num_classes, parse_img_size(img_size), ska, features_only)
-    model.name = name
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0):
+        raise UnknownOptionError(f"num_classes must be an integer >= 0, got {num_classes!r}.")
     if checkpoint_path is None and pretrained:
         checkpoint_path = download_pretrained(name)
+    state = read_state_dict(checkpoint_path) if checkpoint_path is not None else None
+    if num_classes is None:
+        num_classes = (head_classes(state) if state is not None else None) or DEFAULT_NUM_CLASSES
+    model = LSNet(variant, num_classes, parse_img_size(img_size), ska, features_only)
+    model.name = name
     if checkpoint_path is not None:
-        load_checkpoint(model, checkpoint_path)
+        load_checkpoint(model, checkpoint_path, random_head=random_head, state=state)
     return model.eval()
 
 

@@ -96,7 +96,10 @@ class LSNet(nn.Module):
         self.head: nn.Module = BNLinear(dims[-1], self.num_classes) if has_head else nn.Identity()
         if self.distillation and not features_only:
             self.head_dist: nn.Module = BNLinear(dims[-1], self.num_classes) if has_head else nn.Identity()
-        self.pretrained_cfg = PretrainedCfg(input_size=(in_chans, *self.img_size), num_classes=self.num_classes)
+        self.pretrained_cfg = PretrainedCfg(
+            input_size=(in_chans, *self.img_size), num_classes=self.num_classes,
+            labels="imagenet-1k" if self.num_classes == 1000 else None,
+        )
 
     @property
     def stem(self) -> nn.Sequential:

@@ -80,3 +80,14 @@ class Runner(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def infer_in_chunks(runner: Runner, batch: np.ndarray, batch_size: int) -> np.ndarray:
+    """Logits for every image, in chunks of ``batch_size``; fixed-batch artifacts get zero padding."""
+    fixed = runner.input_spec.shape[0]
+    step = fixed or batch_size
+    outputs = []
+    for start in range(0, len(batch), step):
+        chunk = batch[start : start + step]
+        outputs.append(runner.infer(pad_batch(chunk, fixed))[: len(chunk)])
+    return np.concatenate(outputs)

@@ -53,6 +53,16 @@ def session_options(ort: Any, threads: int | None, graph_optimization: str, spin
     return options
 
 
+def check_providers(session: Any, device: str, path: Path) -> None:
+    """Refuse a session that asked for CUDA but runs on the CPU: ONNX Runtime falls back silently when the CUDA
+    provider cannot load (missing CUDA/cuDNN libraries, another CUDA version), and would be measured as a GPU."""
+    if device.startswith("cuda") and "CUDAExecutionProvider" not in session.get_providers():
+        raise DeviceUnavailableError(
+            f"ONNX Runtime could not start its CUDA provider for {path} (it fell back to {', '.join(session.get_providers())});"
+            " install the CUDA and cuDNN libraries that this onnxruntime-gpu needs, or use --device cpu."
+        )
+
+
 class OnnxRuntimeRunner(Runner):
     """An .onnx file in an ONNX Runtime InferenceSession; the sidecar goes into ``info.metadata``."""
 
@@ -79,6 +89,7 @@ class OnnxRuntimeRunner(Runner):
             self.session = ort.InferenceSession(str(self.path), options, providers=chosen)
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph types
             raise ArtifactError(f"ONNX Runtime cannot load {self.path} ({str(exc).splitlines()[0][:200]}); re-export it with lsnet export.") from exc
+        check_providers(self.session, device, self.path)
         self.device = device
         graph_input = self.session.get_inputs()[0]
         self.output_name = self.session.get_outputs()[0].name
@@ -112,8 +123,10 @@ class OnnxRuntimeRunner(Runner):
         return binding
 
     def infer_native(self, prepared: Any) -> Any:
-        """Run a prepared IOBinding; outputs stay as OrtValues on the device (synchronous)."""
+        """Run a prepared IOBinding; outputs stay as OrtValues on the device (synchronous: the outputs are
+        synchronized, whatever the session's run options say about the execution providers' streams)."""
         self.session.run_with_iobinding(prepared)
+        prepared.synchronize_outputs()
         return prepared.get_outputs()
 
     def end_profiling(self) -> str | None:

@@ -36,6 +36,8 @@ def image_pixels(source: str | Path | bytes) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
             return img.size
+    except Image.DecompressionBombError as exc:  # PIL refuses headers beyond twice its limit while opening
+        raise ImageTooLargeError(f"{name} declares too many pixels ({exc}); downscale it.") from None
     except FileNotFoundError:
         raise ImageReadError(f"image not found: {name}") from None
     except Exception as exc:  # PIL raises many kinds for a bad header, DecompressionBombError among them

@@ -16,6 +16,7 @@ RUNNERS: dict[str, str] = {
     ".plan": "lsnet.runtimes.tensorrt_runner:TensorRTRunner",
     ".mlpackage": "lsnet.runtimes.coreml_runner:CoreMLRunner",
     ".mlmodel": "lsnet.runtimes.coreml_runner:CoreMLRunner",
+    ".xml": "lsnet.runtimes.openvino_runner:OpenVINORunner",
     ".pth": "lsnet.runtimes.torch_runner:TorchRunner",
     ".pt": "lsnet.runtimes.torch_runner:TorchRunner",
     ".safetensors": "lsnet.runtimes.torch_runner:TorchRunner",

@@ -1,7 +1,9 @@
-"""Request decoding: raw image bytes or multipart/form-data into preprocessed images."""
+"""Request reading and decoding: the body (bounded in size and time), raw image bytes or multipart/form-data into preprocessed images."""
+import asyncio
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
+from typing import Any
 
 import numpy as np
 
@@ -18,12 +20,42 @@ class RequestError(LsnetError):
         self.status = status
 
 
+class ClientGone(Exception):
+    """The client closed its connection before the request was answered."""
+
+
 @dataclass(frozen=True)
 class Upload:
     """One image of a request: its bytes and, for multipart uploads, its file name."""
 
     data: bytes
     name: str | None = None
+
+
+async def read_body(request: Any, limit: int, timeout_s: float) -> bytes:
+    """The request body: 413 as soon as it exceeds ``limit`` bytes, 408 if it takes longer than ``timeout_s``."""
+    from starlette.requests import ClientDisconnect
+
+    declared = request.headers.get("content-length")
+    too_large = RequestError(413, f"request body larger than {limit / 1048576:g} MiB; send smaller images or raise --max-body-mb.")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+
+    async def collect() -> bytes:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    try:
+        return await asyncio.wait_for(collect(), timeout_s)
+    except asyncio.TimeoutError:
+        raise RequestError(408, f"the request body did not arrive within {timeout_s:g} s; send it faster or raise --read-timeout-s.") from None
+    except ClientDisconnect:
+        raise ClientGone() from None
 
 
 def media_type(content_type: str) -> str:

@@ -33,6 +33,13 @@ def serve(
     max_body_mb: float = typer.Option(20.0, "--max-body-mb", help="Largest request body in MiB (413 beyond)."),
     top: int = typer.Option(5, "--top", help="Classes returned per image."),
     timeout_s: float = typer.Option(30.0, "--timeout-s", help="Longest wait for a result before answering 504."),
+    max_pixels: int = typer.Option(40_000_000, "--max-pixels", help="Largest image (width x height, read from its header before decoding); 413 beyond."),
+    decode_concurrency: int = typer.Option(2, "--decode-concurrency", help="Requests decoding images at the same time."),
+    read_timeout_s: float = typer.Option(15.0, "--read-timeout-s", help="Longest time for a request's headers and for its body (408 / connection closed)."),
+    keep_alive_s: float = typer.Option(5.0, "--keep-alive-s", help="Idle keep-alive connections are closed after this."),
+    max_connections: int = typer.Option(256, "--max-connections", help="Open connections (and requests) beyond this get 503."),
+    drain_timeout: float = typer.Option(10.0, "--drain-timeout", help="On SIGTERM/SIGINT: longest wait for in-flight requests before they are cut."),
+    api_key: str | None = typer.Option(None, "--api-key", envvar="LSNET_API_KEY", show_envvar=True, help="Require 'Authorization: Bearer KEY' (health probes stay open)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (runners that support it)."),
     threads: int = typer.Option(0, "--threads", help="Intra-op threads of the runtime (0: its default)."),
     img_size: str = ImgSizeOption,
@@ -42,10 +49,14 @@ def serve(
     from lsnet.deps import require
     from lsnet.runtimes.registry import open_runner
     from lsnet.serve.app import create_app
+    from lsnet.serve.server import server_config
     from lsnet.serve.settings import ServeSettings, serving_metadata
     from lsnet.variants import VARIANTS
 
-    settings = ServeSettings(max_batch, max_wait_ms, queue_size, max_body_mb, top, timeout_s)
+    settings = ServeSettings(
+        max_batch, max_wait_ms, queue_size, max_body_mb, top, timeout_s, max_pixels, decode_concurrency,
+        read_timeout_s, keep_alive_s, max_connections, drain_timeout, api_key,
+    )
     uvicorn = require("uvicorn", "serve", "lsnet serve")
     require("starlette", "serve", "lsnet serve")
     sock = bind_socket(host, port)
@@ -56,7 +67,7 @@ def serve(
         runner = open_runner(artifact, device=device, **options)
         try:
             app = create_app(runner, serving_metadata(runner, artifact), settings)
-            config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=settings.timeout_s)
+            config = server_config(app, settings, log_level)
             typer.echo(f"serving {artifact} on http://{host}:{port} (POST /predict, GET /health /metadata /metrics)", err=True)
             try:
                 uvicorn.Server(config).run(sockets=[sock])

@@ -1,6 +1,6 @@
 """Service settings and the metadata describing the served model."""
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """Batching, limits and response shape of one service."""
+    """Batching, limits, timeouts and response shape of one service."""
 
     max_batch: int = 16
     max_wait_ms: float = 5.0
@@ -20,23 +20,48 @@ class ServeSettings:
     max_body_mb: float = 20.0
     top: int = 5
     timeout_s: float = 30.0
+    max_pixels: int = 40_000_000
+    decode_concurrency: int = 2
+    read_timeout_s: float = 15.0
+    keep_alive_s: float = 5.0
+    max_connections: int = 256
+    drain_timeout_s: float = 10.0
+    api_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("max_batch", "queue_size", "top"):
+        for name in ("max_batch", "queue_size", "top", "max_pixels", "decode_concurrency", "max_connections"):
             if getattr(self, name) < 1:
                 raise UnknownOptionError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}.")
         if self.max_wait_ms < 0:
             raise UnknownOptionError(f"--max-wait-ms must be >= 0, got {self.max_wait_ms}.")
-        for name in ("max_body_mb", "timeout_s"):
+        for name in ("max_body_mb", "timeout_s", "read_timeout_s", "keep_alive_s", "drain_timeout_s"):
             if getattr(self, name) <= 0:
                 raise UnknownOptionError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}.")
+        if self.api_key is not None and not self.api_key.strip():
+            raise UnknownOptionError("--api-key (or LSNET_API_KEY) is empty; set a non-empty token or leave it unset.")
 
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings a client may see (the API key only as whether one is required)."""
+        data = asdict(self)
+        data["api_key"] = self.api_key is not None
+        return data
+
+
+PUBLIC_METADATA = (
+    "variant", "task", "format", "precision", "input", "output", "mean", "std", "crop_pct", "interpolation",
+    "img_size", "num_classes", "labels", "license", "paper", "weights_sha256",
+)
+
+
+def public_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """What ``/metadata`` publishes: the model and its preprocessing, no local paths or tool versions."""
+    data = {key: metadata[key] for key in PUBLIC_METADATA if key in metadata}
+    data["random_init"] = metadata.get("weights") == "random-init"
+    return data
 
 
 def serving_metadata(runner: Runner, artifact: str | Path | None) -> dict[str, Any]:

@@ -59,15 +59,18 @@ class FixedBatchRunner(Runner):
 
 
 @contextmanager
-def running_server(app, graceful_s: float = 10.0) -> Iterator[tuple[str, object]]:
-    """Run ``app`` under uvicorn in a thread on 127.0.0.1 (pre-bound free port); yield (base_url, server)."""
+def running_server(app, **overrides) -> Iterator[tuple[str, object]]:
+    """Run ``app`` under uvicorn, configured as ``lsnet serve`` does, in a thread on 127.0.0.1 (pre-bound
+    free port); yield (base_url, server). ``overrides`` replace uvicorn options."""
     import uvicorn
+
+    from lsnet.serve.server import server_config
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=graceful_s)
+    config = server_config(app, app.state.service.settings, "warning", **overrides)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -82,3 +85,26 @@ def running_server(app, graceful_s: float = 10.0) -> Iterator[tuple[str, object]
         server.should_exit = True
         thread.join(30)
         sock.close()
+
+
+class TinyRunner(Runner):
+    """A fast numpy classifier (per-channel means through a fixed matrix) for tests about the HTTP layer."""
+
+    def __init__(self, size: int = 32, classes: int = 10) -> None:
+        self.input_spec = InputSpec("input", (None, 3, size, size))
+        self.info = RunnerInfo(runtime="tiny", device="cpu")
+        self.weights = np.random.default_rng(0).standard_normal((3 * 4, classes)).astype(np.float32)
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        n, c, h, w = batch.shape
+        quadrants = batch.reshape(n, c, 2, h // 2, 2, w // 2).mean(axis=(3, 5)).reshape(n, c * 4)
+        return quadrants @ self.weights
+
+
+def tiny_metadata(size: int = 32, classes: int = 10, **extra) -> dict:
+    """Sidecar-like metadata for ``TinyRunner``."""
+    return {
+        "variant": "tiny", "task": "image-classification", "num_classes": classes, "img_size": [size, size],
+        "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "crop_pct": 0.875, "interpolation": "bilinear",
+        **extra,
+    }

@@ -100,12 +100,24 @@ def test_other_resolution_interpolates_attention_biases(lsnet_t_checkpoint, t_st
         assert torch.isfinite(model(torch.randn(1, 3, 384, 384))).all()
 
 
-def test_different_num_classes_drops_head_with_warning(lsnet_t_checkpoint, t_state, caplog):
+def test_num_classes_comes_from_the_checkpoint_head(tmp_path):
+    path = tmp_path / "seven.pth"
+    torch.save({"model": lsnet.create_model("lsnet_t", num_classes=7).state_dict()}, path)
+    assert lsnet.create_model("lsnet_t", checkpoint_path=path).num_classes == 7
+    assert lsnet.create_model("lsnet_t", num_classes=7, checkpoint_path=path).head.l.weight.shape[0] == 7
+
+
+def test_head_that_does_not_fit_num_classes_is_refused(lsnet_t_checkpoint):
+    with pytest.raises(CheckpointMismatchError, match="1000-class head but 10 classes.*--random-head"):
+        lsnet.create_model("lsnet_t", num_classes=10, checkpoint_path=lsnet_t_checkpoint)
+
+
+def test_random_head_only_when_asked_and_loudly(lsnet_t_checkpoint, t_state, caplog):
     with caplog.at_level(logging.WARNING, logger="lsnet.checkpoint"):
-        model = lsnet.create_model("lsnet_t", num_classes=10, checkpoint_path=lsnet_t_checkpoint)
-    assert any("classifier head" in r.message for r in caplog.records)
+        model = lsnet.create_model("lsnet_t", num_classes=10, checkpoint_path=lsnet_t_checkpoint, random_head=True)
+    assert any("RANDOM CLASSIFIER HEAD" in r.message for r in caplog.records)
     assert torch.equal(model.blocks3[2].ffn.m.pw1.c.weight, t_state["blocks3.2.ffn.m.pw1.c.weight"])
-    assert model.head.l.weight.shape == (10, 384)
+    assert model.head.l.weight.shape[0] == 10
 
 
 def test_features_only_ignores_head(lsnet_t_checkpoint):

@@ -9,9 +9,11 @@ from cli_helpers import run_cli
 from lsnet.commands import doctor
 from lsnet.deps import try_import
 
-COMPONENTS = {"PyTorch CUDA", "onnx", "onnxslim", "onnxruntime", "TensorRT", "coremltools", "triton"}
+COMPONENTS = {"PyTorch CUDA", "onnx", "onnxslim", "onnxruntime", "TensorRT", "coremltools", "triton", "openvino",
+              "LiteRT runtime", "litert-torch", "executorch"}
 CAPABILITIES = {"pytorch_cpu", "pytorch_cuda", "export_onnx", "run_onnx_cpu", "run_onnx_cuda", "export_tensorrt",
-                "run_tensorrt", "export_coreml", "coreml_predictions", "triton_ska"}
+                "run_tensorrt", "export_coreml", "coreml_predictions", "triton_ska", "export_openvino", "run_openvino",
+                "export_litert", "run_litert", "export_executorch", "run_executorch"}
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +56,17 @@ def test_table_report() -> None:
 
 
 def test_missing_pieces_get_their_install_command(monkeypatch) -> None:
-    missing = {"onnx", "onnxslim", "onnxruntime", "tensorrt", "coremltools", "triton"}
+    missing = {"onnx", "onnxslim", "onnxruntime", "tensorrt", "coremltools", "triton", "openvino", "ai_edge_litert.interpreter"}
     monkeypatch.setattr(doctor, "try_import", lambda name: (None, "not installed") if name in missing else try_import(name))
+    monkeypatch.setattr(doctor, "distribution", lambda name: (None, "not installed"))
     comps = {c.name: c for c in doctor.components(cuda=True)}
     assert comps["onnx"].install == comps["onnxruntime"].install == 'pip install "lsnet[onnx]"'
     assert comps["TensorRT"].install.startswith('pip install "lsnet[trt]"') and "NVIDIA" in comps["TensorRT"].install
     assert comps["coremltools"].install == 'pip install "lsnet[coreml]"'
     assert comps["triton"].install == 'pip install "lsnet[triton]"'
+    assert comps["openvino"].install == 'pip install "lsnet[openvino]"'
+    assert comps["LiteRT runtime"].install == comps["litert-torch"].install == 'pip install "lsnet[litert]"'
+    assert comps["executorch"].install == 'pip install "lsnet[executorch]"'
     assert not any(c.available for name, c in comps.items() if name != "PyTorch CUDA")
     caps = doctor.capabilities(list(comps.values()), cuda=True)
     assert not caps["export_onnx"] and not caps["export_tensorrt"] and not caps["triton_ska"] and caps["pytorch_cuda"]

@@ -1,8 +1,6 @@
 """``--eval FOLDER`` in the export gates: held-out accuracy beside parity, in the sidecar; bad folders fail first."""
 import json
 import shutil
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -16,9 +14,7 @@ LABELS = ("cat", "dog", "owl")
 def small_model():
     from lsnet import create_model
 
-    model = create_model("lsnet_t", num_classes=len(LABELS), img_size=64)
-    model.pretrained_cfg = replace(model.pretrained_cfg, labels=LABELS)
-    return model
+    return create_model("lsnet_t", num_classes=len(LABELS), img_size=64)
 
 
 def image_folder(root, classes: dict[str, int]):
@@ -36,10 +32,10 @@ def image_folder(root, classes: dict[str, int]):
 @pytest.mark.parametrize(
     "layout, message",
     [
-        (None, "is not a folder"),
+        (None, "image folder not found"),
         ({}, "has no class subfolders"),
         ({"cat": 1, "zebra": 1}, "class folder 'zebra' is not one of the model's labels"),
-        ({"cat": 0, "dog": 0}, "holds no images"),
+        ({"cat": 0, "dog": 0}, "has no images"),
     ],
 )
 def test_bad_eval_folder_is_one_clear_error_before_any_work(tmp_path, layout, message) -> None:
@@ -53,7 +49,7 @@ def test_bad_eval_folder_is_one_clear_error_before_any_work(tmp_path, layout, me
     out = tmp_path / "out" / "m.onnx"
     out.parent.mkdir()
     with pytest.raises(LsnetError, match=message):
-        export(small_model(), "onnx", output=out, eval_folder=folder)
+        export(small_model(), "onnx", output=out, labels=list(LABELS), eval_folder=folder)
     assert list(out.parent.iterdir()) == []
 
 
@@ -69,7 +65,7 @@ def test_bad_max_accuracy_drop_is_one_clear_error(tmp_path, drop) -> None:
 
 def test_cli_bad_eval_folder_is_one_line_and_writes_nothing(tmp_path) -> None:
     proc = run_cli("export", "lsnet_t", "--img-size", "64", "--eval", str(tmp_path / "missing"), "-o", str(tmp_path / "m.onnx"))
-    assert_one_line_error(proc, "--eval", "missing", "is not a folder")
+    assert_one_line_error(proc, "image folder not found", "missing")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -83,30 +79,17 @@ def test_accuracy_failures_name_the_drop_and_the_agreement() -> None:
     assert "agreement with PyTorch FP32 0.900 < 0.95" in agree
 
 
-def test_folders_match_labels_by_name_and_label_less_models_by_sorted_order(tmp_path) -> None:
-    from lsnet.export.accuracy import labelled_images
-
-    folder = image_folder(tmp_path / "eval", {"owl": 1, "cat": 2})
-    named = labelled_images(folder, ("dog", "owl", "cat"), 3)
-    assert named.matched_by == "name" and named.targets.tolist() == [2, 2, 1]
-    plain = labelled_images(folder, None, 3)
-    assert plain.matched_by == "sorted folder order" and plain.targets.tolist() == [0, 0, 1]
-
-
 @pytest.mark.slow
 def test_fp32_export_records_held_out_accuracy_in_the_sidecar(trained_dir, tmp_path) -> None:
-    from lsnet import create_model
     from lsnet.export import export
 
-    labels = (trained_dir / "labels.txt").read_text().split()
     subset = tmp_path / "heldout"
     for name in ("coins", "brick", "rocket"):  # coins is label 9 but folder 2 of 3: only a match by name scores it
         (subset / name).mkdir(parents=True)
         for image in sorted((trained_dir / "heldout" / name).iterdir())[:4]:
             shutil.copy(image, subset / name / image.name)
-    model = create_model("lsnet_t", num_classes=10, checkpoint_path=trained_dir / "lsnet_t_photos10.pth")
-    model.pretrained_cfg = replace(model.pretrained_cfg, labels=tuple(labels))
-    result = export(model, "onnx", output=tmp_path / "m.onnx", eval_folder=subset)
+    result = export("lsnet_t", "onnx", weights=trained_dir / "lsnet_t_photos10.pth", labels=trained_dir / "labels.txt",
+                    output=tmp_path / "m.onnx", eval_folder=subset)
     accuracy = json.loads(result.sidecar.read_text())["accuracy"]
     assert accuracy["images"] == 12 and accuracy["classes_matched_by"] == "name" and accuracy["passed"]
     assert accuracy["top1"] > 0.5 and abs(accuracy["top1"] - accuracy["reference_top1"]) <= 1 / 12

@@ -1,8 +1,10 @@
 """INT8 with the trained fixture: the default gate passes and held-out top-1 stays within 1 point of FP32."""
 import json
-from dataclasses import replace
+from pathlib import Path
 
 import pytest
+
+from cli_helpers import run_cli
 
 pytest.importorskip("onnxruntime")
 pytestmark = pytest.mark.slow
@@ -10,17 +12,20 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def int8_trained(trained_dir, tmp_path_factory):
-    from lsnet import create_model
-    from lsnet.export import export
-
-    model = create_model("lsnet_t", num_classes=10, checkpoint_path=trained_dir / "lsnet_t_photos10.pth")
-    model.pretrained_cfg = replace(model.pretrained_cfg, labels=tuple((trained_dir / "labels.txt").read_text().split()))
+    """The acceptance command, with the held-out folder as --eval; (process, sidecar)."""
     out = tmp_path_factory.mktemp("int8_trained") / "lsnet_t_int8.onnx"
-    return export(model, "onnx", output=out, int8=True, calib=str(trained_dir / "calib"), eval_folder=trained_dir / "heldout")
+    proc = run_cli(
+        "export", "lsnet_t", "--weights", str(trained_dir / "lsnet_t_photos10.pth"), "--labels", str(trained_dir / "labels.txt"),
+        "--int8", "--calib", str(trained_dir / "calib"), "--eval", str(trained_dir / "heldout"), "-o", str(out), timeout=1500,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc, json.loads(Path(f"{out}.json").read_text())
 
 
 def test_default_int8_gate_passes_on_images_the_calibration_never_saw(int8_trained) -> None:
-    int8 = json.loads(int8_trained.sidecar.read_text())["int8"]
+    proc, sidecar = int8_trained
+    assert "INT8 vs FP32 on held-out folder images (40): top-1 agreement" in proc.stdout
+    int8 = sidecar["int8"]
     gate = int8["agreement_with_fp32"]
     assert gate["passed"] and int8["threshold"] == 0.95
     [case] = gate["cases"]
@@ -30,7 +35,10 @@ def test_default_int8_gate_passes_on_images_the_calibration_never_saw(int8_train
 
 
 def test_held_out_top1_within_one_point_of_fp32(int8_trained) -> None:
-    accuracy = json.loads(int8_trained.sidecar.read_text())["accuracy"]
+    proc, sidecar = int8_trained
+    assert "held-out accuracy (300 images" in proc.stdout
+    assert sidecar["labels"][9] == "coins" and sidecar["num_classes"] == 10
+    accuracy = sidecar["accuracy"]
     assert accuracy["images"] == 300 and accuracy["classes_matched_by"] == "name"
     assert accuracy["reference_top1"] > 0.7  # the trained model, classes matched by name (not folder order)
     assert accuracy["top1"] >= accuracy["reference_top1"] - 0.01

@@ -37,15 +37,16 @@ def test_checkpoint_and_onnx_give_the_same_top5(lsnet_t_checkpoint, image_png, t
 
 
 def test_fixed_batch_artifact_pads_the_last_chunk(lsnet_t_checkpoint, image_png, tmp_path):
-    from lsnet.commands.predict import classify, open_predictor
+    from lsnet.runtimes.base import infer_in_chunks
+    from lsnet.runtimes.evaluate import open_classifier
     from lsnet.export import export
     from lsnet.preprocess import load_image, preprocess_from_metadata
 
     path = export("lsnet_t", "onnx", weights=lsnet_t_checkpoint, batch=2, output=tmp_path / "b2.onnx", validate=False).path
-    runner, cfg = open_predictor(str(path))
-    with runner:
-        pixels = np.stack([preprocess_from_metadata(load_image(image_png), cfg)] * 3)
-        logits = classify(runner, pixels, batch_size=8)
+    classifier = open_classifier(str(path))
+    with classifier.runner as runner:
+        pixels = np.stack([preprocess_from_metadata(load_image(image_png), classifier.preprocessing)] * 3)
+        logits = infer_in_chunks(runner, pixels, batch_size=8)
     assert logits.shape == (3, 1000)
     np.testing.assert_allclose(logits[0], logits[2], rtol=1e-5, atol=1e-5)
 

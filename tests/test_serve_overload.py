@@ -83,9 +83,8 @@ def test_shutdown_finishes_in_flight_requests(torch_runner) -> None:
         for t in threads:
             t.start()
         deadline = time.monotonic() + 10
-        while not slow.batches and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.1)  # all four are queued or running now
+        while (not slow.batches or len(server.server_state.tasks) < 4) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until all four requests are in the server and one is running
         server.should_exit = True  # leaving the block joins the server thread
     for t in threads:
         t.join(10)

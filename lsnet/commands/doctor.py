@@ -16,6 +16,9 @@ ONNX_HINT = 'pip install "lsnet[onnx]"'
 TRT_HINT = 'pip install "lsnet[trt]" (needs an NVIDIA GPU, driver and CUDA; the tensorrt wheels fetch NVIDIA\'s libraries)'
 COREML_HINT = 'pip install "lsnet[coreml]"'
 TRITON_HINT = 'pip install "lsnet[triton]"'
+OPENVINO_HINT = 'pip install "lsnet[openvino]"'
+LITERT_HINT = 'pip install "lsnet[litert]"'
+EXECUTORCH_HINT = 'pip install "lsnet[executorch]"'
 TORCH_CUDA_HINT = "install a CUDA build of PyTorch (https://pytorch.org/get-started/locally/) on a machine with an NVIDIA GPU"
 ORT_GPU_HINT = "pip install onnxruntime-gpu (instead of onnxruntime) for CUDA"
 
@@ -99,6 +102,35 @@ def _version(module: Any) -> str | None:
     return getattr(module, "__version__", None)
 
 
+def distribution(name: str) -> tuple[str | None, str | None]:
+    """(version, None) of an installed distribution without importing it (the edge converters take
+    seconds to import), or (None, why not)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name), None
+    except metadata.PackageNotFoundError:
+        return None, f"not installed ({name} is missing)"
+
+
+def edge_components() -> list[Component]:
+    """OpenVINO, LiteRT and ExecuTorch: runtimes imported (they are light), converters only looked up."""
+    found: list[Component] = []
+    ov, why = try_import("openvino")
+    found.append(Component("openvino", ov is not None, _version(ov),
+                           "OpenVINO IR export and inference (CPU; Intel GPUs/NPUs where present)" if ov is not None else why,
+                           None if ov else OPENVINO_HINT))
+    litert, why = try_import("ai_edge_litert.interpreter")
+    found.append(Component("LiteRT runtime", litert is not None, distribution("ai-edge-litert")[0],
+                           "running .tflite models (XNNPACK)" if litert is not None else why, None if litert else LITERT_HINT))
+    version, why = distribution("litert-torch")
+    found.append(Component("litert-torch", version is not None, version, why or ".tflite export", None if version else LITERT_HINT))
+    version, why = distribution("executorch")
+    found.append(Component("executorch", version is not None, version, why or ".pte export and inference (XNNPACK)",
+                           None if version else EXECUTORCH_HINT))
+    return found
+
+
 def components(cuda: bool) -> list[Component]:
     """Every optional runtime/exporter with its state and, when missing, the install command."""
     found: list[Component] = []
@@ -132,7 +164,7 @@ def components(cuda: bool) -> list[Component]:
     else:
         detail = "triton SKA kernel runs on this GPU" if cuda else "installed; the triton SKA kernel needs a CUDA GPU"
         found.append(Component("triton", True, _version(triton), detail, None if cuda else TORCH_CUDA_HINT))
-    return found
+    return found + edge_components()
 
 
 def capabilities(comps: list[Component], cuda: bool) -> dict[str, bool]:
@@ -149,6 +181,12 @@ def capabilities(comps: list[Component], cuda: bool) -> dict[str, bool]:
         "export_coreml": ok.get("coremltools", False),
         "coreml_predictions": ok.get("coremltools", False) and platform.system() == "Darwin",
         "triton_ska": ok.get("triton", False) and cuda,
+        "export_openvino": ok.get("openvino", False) and ok.get("onnx", False),
+        "run_openvino": ok.get("openvino", False),
+        "export_litert": ok.get("litert-torch", False),
+        "run_litert": ok.get("LiteRT runtime", False),
+        "export_executorch": ok.get("executorch", False),
+        "run_executorch": ok.get("executorch", False),
     }
 
 
@@ -207,7 +245,7 @@ def print_report(data: dict[str, Any]) -> None:
 
 
 def doctor(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
-    """Show what this machine can do: PyTorch build, GPUs, ONNX Runtime, TensorRT, Core ML, Triton."""
+    """Show what this machine can do: PyTorch build, GPUs, ONNX Runtime, TensorRT, Core ML, Triton, OpenVINO, LiteRT, ExecuTorch."""
     data = report()
     if as_json:
         typer.echo(json.dumps(data, indent=2))

@@ -3,13 +3,16 @@ from pathlib import Path
 
 import typer
 
-from lsnet.commands.options import ImgSizeOption, parse_size
+from lsnet.commands.options import ImgSizeOption, LabelsOption, NumClassesOption, RandomHeadOption, parse_size
 
 
 def export(
     name: str = typer.Argument(..., help="Model name, e.g. lsnet_t."),
-    format: str = typer.Option("onnx", "--format", "-f", help="onnx, trt, coreml or triton (aliases accepted)."),
+    format: str = typer.Option("onnx", "--format", "-f", help="onnx, trt, coreml, triton or openvino (aliases accepted)."),
     weights: Path | None = typer.Option(None, "--weights", help="Checkpoint (.pth/.safetensors); random init if omitted."),
+    num_classes: int | None = NumClassesOption,
+    random_head: bool = RandomHeadOption,
+    labels: Path | None = LabelsOption,
     img_size: str = ImgSizeOption,
     batch: int | None = typer.Option(None, "--batch", help="Fixed batch size (turns dynamic batch off)."),
     dynamic_batch: bool = typer.Option(True, "--dynamic-batch/--no-dynamic-batch", help="Symbolic batch axis."),
@@ -49,14 +52,14 @@ def export(
 
     result = run_export(
         name, format,
-        weights=weights, img_size=parse_size(img_size), batch=batch, dynamic_batch=dynamic_batch, opset=opset,
+        weights=weights, num_classes=num_classes, random_head=random_head, labels=labels, img_size=parse_size(img_size), batch=batch, dynamic_batch=dynamic_batch, opset=opset,
         ska=ska, half=half, int8=int8, calib=calib, int8_threshold=int8_threshold, simplify=simplify,
         eval_folder=eval_folder, max_accuracy_drop=max_accuracy_drop,
         rewrites=rewrites, baseline=baseline, batch_range=batch_range.split(",") if batch_range else None, workspace_gb=workspace_gb,
         timing_cache=timing_cache, deployment_target=deployment_target, max_batch=max_batch,
         instances=instances, backend=backend, validate=not no_validate, output=output,
     )
-    typer.echo(f"exported {result.path} ({format_size(result.path)}, {result.format}, {result.metadata['precision']}, SKA {result.metadata['ska']})")
+    typer.echo(f"exported {result.path} ({format_size(*result.files)}, {result.format}, {result.metadata['precision']}, SKA {result.metadata['ska']})")
     if result.parity is None:
         typer.echo("parity: not checked (--no-validate)")
     else:
@@ -81,9 +84,9 @@ def export(
     typer.echo(f"sidecar: {result.sidecar}")
 
 
-def format_size(path: Path) -> str:
-    """Size of a file or folder in MB."""
-    size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+def format_size(*paths: Path) -> str:
+    """Total size of files or folders in MB."""
+    size = sum(p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in paths)
     return f"{size / 1e6:.2f} MB"
 
 

@@ -3,6 +3,13 @@ import typer
 
 from lsnet.errors import InvalidResolutionError, UnknownOptionError
 
+NumClassesOption = typer.Option(
+    None, "--num-classes", help="Classes of the head (default: the checkpoint head's; 1000 without weights).", min=1
+)
+RandomHeadOption = typer.Option(
+    False, "--random-head", help="Replace a checkpoint head of another class count with a RANDOM one (untrained)."
+)
+LabelsOption = typer.Option(None, "--labels", help="Class names: a text file (one per line) or a JSON list, in head order.")
 ImgSizeOption = typer.Option("224", "--img-size", help="Input size: N or HxW (multiple of 8, at least 64).")
 
 

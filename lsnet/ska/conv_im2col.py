@@ -25,14 +25,30 @@ def one_hot_kernels(channels: int, kernel_size: int) -> np.ndarray:
     return kernels
 
 
+def one_hot_weights(channels: int, kernel_size: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """The one-hot kernels as a tensor on ``device``.
+
+    On the CPU, and while tracing for ONNX, a fresh tensor from the numpy constant (tracing records it as a
+    graph initializer). On a GPU, one cached tensor per (shape, device, dtype): a host-to-device copy in every
+    forward would synchronize each SKA and cannot be captured into a CUDA graph.
+    """
+    if device.type == "cpu" or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+        return torch.from_numpy(one_hot_kernels(channels, kernel_size)).to(device, dtype)
+    return _device_weights(channels, kernel_size, device, dtype)
+
+
+@cache
+def _device_weights(channels: int, kernel_size: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    return torch.from_numpy(one_hot_kernels(channels, kernel_size)).to(device, dtype)
+
+
 @register_ska("conv_im2col", "one-hot depthwise conv (im2col) + broadcast multiply + sum over taps; rank <= 5, 6 nodes")
 def ska_conv_im2col(x: torch.Tensor, w_flat: torch.Tensor, kernel_size: int) -> torch.Tensor:
     """Gather the KxK neighbourhoods with a convolution, weight them per pixel, sum over the taps."""
     groups = check_shapes(x, w_flat, kernel_size)
     n, c, h, width = x.shape
     taps = kernel_size * kernel_size
-    # a numpy constant (not a cached tensor) so that tracing records it as a graph initializer
-    kernels = torch.from_numpy(one_hot_kernels(c, kernel_size)).to(x.device, x.dtype)
+    kernels = one_hot_weights(c, kernel_size, x.device, x.dtype)
     cols = F.conv2d(x, kernels, padding=(kernel_size - 1) // 2, groups=c)
     cols = cols.reshape(n, c // groups, groups, taps, h * width)
     w = w_flat.reshape(n, 1, groups, taps, h * width)

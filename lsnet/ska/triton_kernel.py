@@ -13,6 +13,8 @@ This module imports triton at import time; it is loaded lazily by ``lsnet.ska.tr
 Under ``TRITON_INTERPRET=1`` (set before triton is imported) the same kernels run on CPU tensors
 through Triton's interpreter, which the tests use.
 """
+import contextlib
+
 import torch
 import triton
 import triton.language as tl
@@ -160,7 +162,14 @@ def _launch(kernel, first: torch.Tensor, second: torch.Tensor, out: torch.Tensor
     constants = launch_constants(r, h * width, kernel_size, first.dtype)
     channel_blocks = groups * triton.cdiv(r, constants["BLOCK_R"]) if per_channel_block else groups
     grid = (triton.cdiv(h * width, constants["BLOCK_P"]), channel_blocks, n)
-    kernel[grid](first, second, out, c, groups, r, h, width, **constants, num_warps=NUM_WARPS)
+    with device_of(first):
+        kernel[grid](first, second, out, c, groups, r, h, width, **constants, num_warps=NUM_WARPS)
+
+
+def device_of(tensor: torch.Tensor) -> contextlib.AbstractContextManager:
+    """Make the tensor's GPU current for the launch: Triton launches on the current device and its stream,
+    which for tensors on cuda:1 while cuda:0 is current would be the wrong GPU."""
+    return torch.cuda.device(tensor.device) if tensor.device.type == "cuda" else contextlib.nullcontext()
 
 
 def _acc_dtype(dtype: torch.dtype) -> tl.dtype:
