@@ -64,12 +64,12 @@ def main(argv: list[str] | None = None) -> Path:
     from lsnet.bench.results import default_path
     from lsnet.errors import UnknownOptionError
     from lsnet.export import export
-    from lsnet.export.accuracy import eval_images, image_batches
     from lsnet.export.api import build_reference
     from lsnet.export.artifact import write_json_atomic
-    from lsnet.export.int8_calibration import calibration_data
+    from lsnet.export.int8_calibration import calibration_data, load_folder
     from lsnet.export.onnx_int8 import float_nodes, pre_process, quantize_qdq, run_session
     from lsnet.export.options import ExportOptions
+    from lsnet.runtimes.evaluate import class_folders, list_images, match_folders
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", default="lsnet_t")
@@ -86,9 +86,13 @@ def main(argv: list[str] | None = None) -> Path:
 
     options = {"weights": args.weights, **({"labels": args.labels} if args.labels else {})}
     reference = build_reference(args.model, ExportOptions(**options))
-    images = eval_images(reference, args.eval_folder)
-    data = calibration_data(args.calib, reference.pretrained_cfg)
-    eval_inputs = np.concatenate([batch for batch, _ in image_batches(images, reference.pretrained_cfg)])
+    cfg = reference.pretrained_cfg
+    folders = class_folders(args.eval_folder)
+    mapping, _, matched_by = match_folders(folders, cfg.num_classes, cfg.labels)
+    items = list_images(folders, mapping)
+    targets = np.asarray([label for _, label in items])
+    eval_inputs = load_folder([path for path, _ in items], cfg)  # a few hundred images: held in memory
+    data = calibration_data(args.calib, cfg)
     gate_name = data.gated
     rows = []
     print("| configuration | float nodes | method | calib images | INT8 top-1 | FP32 top-1 | agreement | cosine | gate agreement |")
@@ -111,8 +115,8 @@ def main(argv: list[str] | None = None) -> Path:
                 row = {
                     "study": study, **cfg, "method": method, "float_nodes": len(excluded),
                     "float_convs": len(float_nodes(prepared, cfg["groups"])) if cfg["ops"] else 0,
-                    "int8_top1": float(np.mean(int8_eval.argmax(1) == images.targets)),
-                    "fp32_top1": float(np.mean(fp32_eval.argmax(1) == images.targets)),
+                    "int8_top1": float(np.mean(int8_eval.argmax(1) == targets)),
+                    "fp32_top1": float(np.mean(fp32_eval.argmax(1) == targets)),
                     "top1_agreement": agreement(int8_eval, fp32_eval), "cosine": cosine(int8_eval, fp32_eval),
                     "gate_top1_agreement": agreement(run_session(int8, data.heldout[gate_name], None), fp32_gate),
                     "seconds": round(time.perf_counter() - start, 1),
@@ -124,8 +128,8 @@ def main(argv: list[str] | None = None) -> Path:
     write_json_atomic(out, {
         "source": "bench/int8_sensitivity.py",
         "environment": environment.describe("cpu", None),
-        "model": args.model, "weights": str(args.weights), "eval": {"folder": str(images.folder), "images": len(images.targets),
-                                                                   "classes_matched_by": images.matched_by},
+        "model": args.model, "weights": str(args.weights), "eval": {"folder": str(args.eval_folder), "images": len(targets),
+                                                                   "classes_matched_by": matched_by},
         "calibration": data.to_dict(), "gate_case": gate_name, "rows": rows,
     })
     print(f"wrote {out}")
