@@ -72,11 +72,11 @@ def write_text(path: Path, text: str) -> None:
 
 
 def emit(doc: dict[str, Any], out: Optional[Path], csv_path: Optional[Path], plot: Optional[Path]) -> None:
-    """Print the markdown table; write JSON (+ .md beside it), CSV and a plot when asked."""
+    """Print the table (narrow on a terminal, full markdown otherwise); write JSON (+ .md beside it), CSV and a plot when asked."""
     from lsnet.bench import report, results
 
     text = report.render([(out, doc)])
-    typer.echo(text)
+    typer.echo(report.terminal_table([doc]) if sys.stdout.isatty() else text)
     if out:
         results.write(doc, out)
         write_text(out.with_suffix(".md"), text)
@@ -84,9 +84,9 @@ def emit(doc: dict[str, Any], out: Optional[Path], csv_path: Optional[Path], plo
     if csv_path:
         write_text(csv_path, report.csv_text([doc]))
     if plot:
-        from lsnet.bench.plots import latency_vs_batch
+        from lsnet.bench.plots import latency_by_batch
 
-        latency_vs_batch([doc], plot)
+        latency_by_batch([doc], plot)
 
 
 # Option declarations shared by ``run`` (both protocols) and ``claims``; defaults stay in each signature.
@@ -115,34 +115,60 @@ def run(
     rounds: int = typer.Option(3, "--rounds", help="Rounds interleaved across targets (paper protocol: 1)."),
     out: OutOption = None,
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="Also write the rows as CSV."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Also write a latency-vs-batch PNG."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also write the p50-per-batch bar charts as a PNG."),
+    eval_folder: Optional[Path] = typer.Option(
+        None, "--eval", help="Labelled folder (one subfolder per class): measure each target's held-out accuracy into its rows."
+    ),
+    eval_labels: Optional[Path] = typer.Option(None, "--eval-labels", help="Class names, one per output, for every target (overrides their own; see lsnet eval --labels)."),
     quiet: QuietOption = False,
 ) -> None:
     """Benchmark targets side by side: warm-up, interleaved timed rounds, percentiles, throughput, ratios."""
     from lsnet.choices import pick
+    from lsnet.errors import UnknownOptionError
 
     pick("protocol", protocol, ("lsnet", "paper"))
     batches = parse_int_list(batch, "--batch") if batch else None
+    if protocol == "paper" and eval_folder is not None:
+        raise UnknownOptionError("--eval applies to --protocol lsnet; the paper protocol measures throughput only.")
+    if eval_labels is not None and eval_folder is None:
+        raise UnknownOptionError("--eval-labels needs --eval FOLDER.")
     if protocol == "paper":
         doc = paper_protocol(targets, device, batches, warmup, min_time, allow_tf32, quiet)
     else:
         from lsnet.bench.harness import Settings
 
         settings = Settings(warmup if warmup is not None else 1.0, warmup_iters, min_time if min_time is not None else 3.0, rounds)
-        doc = latency_protocol(targets, device, batches or [1], img_size, threads, precision, ska, compile, settings, quiet)
+        doc = latency_protocol(
+            targets, device, batches or [1], img_size, threads, precision, ska, compile, settings, quiet, eval_folder, eval_labels
+        )
     emit(doc, out, csv_path, plot)
 
 
 def latency_protocol(
     targets: list[str], device: str, batches: list[int], img_size: Optional[str], threads: Optional[int],
     precision: Optional[str], ska: Optional[str], compile: bool, settings: Any, quiet: bool,
+    eval_folder: Optional[Path] = None, eval_labels: Optional[Path] = None,
 ) -> dict[str, Any]:
-    """``--protocol lsnet``: open every target, then the interleaved sweep over ``batches``."""
+    """``--protocol lsnet``: open every target, measure accuracy on ``eval_folder`` if given, then the interleaved
+    sweep over ``batches``."""
     from lsnet.bench.targets import open_targets
 
     size = parse_size(img_size) if img_size else None
     size = (size, size) if isinstance(size, int) else size
+    if eval_folder is not None:
+        from lsnet.runtimes.evaluate import class_folders
+
+        class_folders(eval_folder)  # a bad folder fails before any target is opened
     candidates = open_targets(targets, device, threads=threads, img_size=size, precision=precision, ska=ska, compile=compile)
+    if eval_folder is not None:
+        from lsnet.bench.accuracy import measure_accuracy
+
+        try:
+            measure_accuracy(candidates, eval_folder, eval_labels)
+        except BaseException:
+            for candidate in candidates:
+                candidate.runner.close()
+            raise
     return run_sweep(candidates, batches, device, threads, settings, quiet)
 
 

@@ -26,33 +26,93 @@ def save(fig: Any, path: Path) -> Path:
     return Path(path)
 
 
-def series(docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Model-latency rows grouped by 'target (runtime, machine)'; HTTP load-test rows (per concurrency) are left out."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for doc in docs:
-        for rec in flat_rows(doc):
-            if rec["concurrency"] is not None:
-                continue
-            groups.setdefault(f"{rec['target']} ({rec['runtime']}, {rec['machine']})", []).append(rec)
-    return groups
+LSNET_COLOR, PEER_COLOR = "tab:blue", "tab:orange"
 
 
-def latency_vs_batch(docs: list[dict[str, Any]], path: Path) -> Path:
-    """p50 latency per image against batch, one line per target and runtime (log-log)."""
+def is_peer(rec: dict[str, Any]) -> bool:
+    """A row of another network (MobileNetV3, EfficientViT, ...), not an LSNet variant."""
+    from lsnet.variants import VARIANTS
+
+    model = rec.get("model") or rec["target"]
+    return not any(str(model).startswith(name) for name in VARIANTS)
+
+
+def latency_records(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Model-latency rows; HTTP load-test rows (per concurrency) are left out."""
+    return [rec for doc in docs for rec in flat_rows(doc) if rec["concurrency"] is None]
+
+
+def config_label(rec: dict[str, Any], machines: int) -> str:
+    """'target (runtime)', with the machine when the records come from more than one."""
+    return f"{rec['target']} ({rec['runtime']}" + (f", {rec['machine']})" if machines > 1 else ")")
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points no other point beats on both latency (lower) and accuracy (higher), by latency."""
+    front: list[tuple[float, float]] = []
+    for x, y in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not front or y > front[-1][1]:
+            front.append((x, y))
+    return front
+
+
+def accuracy_vs_latency(docs: list[dict[str, Any]], path: Path) -> Path | None:
+    """Top-1 against p50 latency, one point per model/runtime (at its smallest measured batch), peers in another
+    colour and the Pareto front drawn through the best trade-offs; one panel per evaluated dataset. None when no
+    row carries accuracy."""
+    recs = [r for r in latency_records(docs) if r["top1"] is not None]
+    if not recs:
+        return None
+    machines = len({r["machine"] for r in recs})
+    chosen: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec in sorted(recs, key=lambda r: r["batch"]):  # the smallest batch of each configuration
+        chosen.setdefault((rec["dataset"] or "", config_label(rec, machines)), rec)
+    datasets = sorted({d for d, _ in chosen})
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 5))
-    colors = plt.get_cmap("tab20").colors
-    for i, (name, recs) in enumerate(series(docs).items()):
-        recs = sorted(recs, key=lambda r: r["batch"])
-        style = {"color": colors[i % len(colors)], "linestyle": ("-", "--", ":")[i // len(colors) % 3]}
-        ax.plot([r["batch"] for r in recs], [r["p50_ms"] / r["batch"] for r in recs], marker="o", label=name, **style)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("batch")
-    ax.set_ylabel("p50 latency per image (ms)")
-    ax.set_title("Latency vs batch")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes, never over the lines
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.8), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        points = [(label, rec) for (d, label), rec in chosen.items() if d == dataset]
+        for peer, color, name in ((False, LSNET_COLOR, "LSNet"), (True, PEER_COLOR, "peers")):
+            group = [(label, rec) for label, rec in points if is_peer(rec) == peer]
+            if group:
+                ax.scatter([r["p50_ms"] for _, r in group], [100 * r["top1"] for _, r in group], color=color, label=name, zorder=3)
+            for label, rec in group:
+                ax.annotate(f"{label} b{rec['batch']}", (rec["p50_ms"], 100 * rec["top1"]), fontsize=7,
+                            xytext=(4, 3), textcoords="offset points")
+        front = pareto_front([(r["p50_ms"], 100 * r["top1"]) for _, r in points])
+        ax.step([x for x, _ in front], [y for _, y in front], where="post", color="grey", linestyle="--", linewidth=1,
+                label="Pareto front", zorder=2)
+        ax.set_xlabel("p50 latency (ms per call)")
+        ax.set_ylabel(f"top-1 on {dataset or 'held-out'} (%)")
+        ax.set_title(f"Accuracy vs latency ({dataset or 'held-out'})")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    return save(fig, path)
+
+
+def latency_by_batch(docs: list[dict[str, Any]], path: Path) -> Path:
+    """A small bar chart of p50 latency per configuration for each batch size (LSNet and peers coloured apart)."""
+    recs = latency_records(docs)
+    machines = len({r["machine"] for r in recs})
+    batches = sorted({r["batch"] for r in recs})
+    plt = pyplot()
+    cols = min(3, len(batches))
+    rows = -(-len(batches) // cols)
+    tallest = max(sum(r["batch"] == b for r in recs) for b in batches)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, rows * max(2.2, 0.28 * tallest + 1)), squeeze=False)
+    for ax, batch in zip(axes.flat, batches):
+        group = sorted((r for r in recs if r["batch"] == batch), key=lambda r: r["p50_ms"])
+        ax.barh([config_label(r, machines) for r in group], [r["p50_ms"] for r in group],
+                color=[PEER_COLOR if is_peer(r) else LSNET_COLOR for r in group])
+        ax.invert_yaxis()
+        ax.set_title(f"batch {batch}", fontsize=10)
+        ax.set_xlabel("p50 latency (ms per call)")
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(True, axis="x", alpha=0.3)
+    for ax in list(axes.flat)[len(batches):]:
+        ax.set_visible(False)
+    fig.suptitle("p50 latency per batch size (blue: LSNet, orange: peers)")
+    fig.tight_layout()
     return save(fig, path)
 
 
@@ -88,8 +148,13 @@ def paper_vs_measured(docs: list[dict[str, Any]], path: Path) -> Path | None:
 
 
 def write_plots(docs: list[dict[str, Any]], folder: Path) -> list[Path]:
-    """All plots into ``folder``: latency_vs_batch.png, throughput.png and paper_vs_measured.png (if claims)."""
+    """The report's pictures into ``folder``: accuracy_vs_latency.png (when rows carry accuracy),
+    latency_by_batch.png, throughput.png and paper_vs_measured.png (when there are claims)."""
     folder = Path(folder)
-    made = [latency_vs_batch(docs, folder / "latency_vs_batch.png"), throughput_bars(docs, folder / "throughput.png")]
-    paper = paper_vs_measured(docs, folder / "paper_vs_measured.png")
-    return made + ([paper] if paper else [])
+    made = [
+        accuracy_vs_latency(docs, folder / "accuracy_vs_latency.png"),
+        latency_by_batch(docs, folder / "latency_by_batch.png"),
+        throughput_bars(docs, folder / "throughput.png"),
+        paper_vs_measured(docs, folder / "paper_vs_measured.png"),
+    ]
+    return [p for p in made if p is not None]

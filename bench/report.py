@@ -12,10 +12,10 @@ PEER_TARGETS = (("efficientvit_m4", 1.0), ("mobilenetv3_large_100", 1.25))
 KERNEL_TARGET = 1.3
 COLUMNS = (
     "machine", "target", "runtime", "device", "precision", "ska", "batch", "concurrency",
-    "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "min_ms", "throughput_ips", "peak_memory_mb", "ratio_to_first",
+    "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "min_ms", "throughput_ips", "peak_memory_mb", "ratio_to_first", "top1",
 )
 HEADERS = ("Machine", "Target", "Runtime", "Device", "Precision", "SKA", "Batch", "Clients",
-           "p50 ms", "p90 ms", "p99 ms", "mean ms", "std ms", "min ms", "img/s", "peak MiB", "x first")
+           "p50 ms", "p90 ms", "p99 ms", "mean ms", "std ms", "min ms", "img/s", "peak MiB", "x first", "top-1")
 
 
 def flat_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -29,6 +29,7 @@ def flat_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({
             "machine": machine,
             "target": r["target"],
+            "model": r.get("model"),
             "runtime": r["runtime"],
             "device": r["device"],
             "precision": r["precision"],
@@ -39,6 +40,8 @@ def flat_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "peak_memory_mb": r.get("peak_memory_mb"),
             "ratio_to_first": r.get("ratio_to_first"),
             "concurrency": r.get("concurrency"),
+            "top1": (r.get("accuracy") or {}).get("top1"),
+            "dataset": (r.get("accuracy") or {}).get("dataset"),
         })
     return out
 
@@ -55,6 +58,8 @@ def fmt(value: Any, key: str) -> str:
         return f"{value:,.0f}"
     if key == "ratio_to_first":
         return f"{value:.2f}"
+    if key == "top1":
+        return f"{100 * value:.1f}%"
     return str(value)
 
 
@@ -67,10 +72,32 @@ def markdown_table(docs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+TERMINAL_COLUMNS = ("target", "runtime", "precision", "batch", "p50_ms", "p90_ms", "throughput_ips", "ratio_to_first")
+TERMINAL_HEADERS = ("target", "runtime", "precision", "batch", "p50 ms", "p90 ms", "img/s", "ratio")
+RATIO_NOTE = (
+    "ratio = p50 / p50 of the first target at the same batch (below 1: faster than the first).\n"
+    "Full table (p99, mean, std, min, memory, machine): --out FILE (JSON + markdown) or --csv FILE."
+)
+
+
+def terminal_table(docs: list[dict[str, Any]]) -> str:
+    """A narrow aligned table for a terminal (8 columns, about 80 characters) and the note on the ratio column."""
+    rows = [TERMINAL_HEADERS] + [
+        tuple(fmt(rec[c], c) for c in TERMINAL_COLUMNS) for doc in docs for rec in flat_rows(doc)
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TERMINAL_HEADERS))]
+    numeric = {i for i, c in enumerate(TERMINAL_COLUMNS) if c not in ("target", "runtime", "precision")}
+
+    def line(row: tuple[str, ...]) -> str:
+        return "  ".join(cell.rjust(w) if i in numeric else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+
+    return "\n".join([line(rows[0]), *(line(row) for row in rows[1:]), "", RATIO_NOTE])
+
+
 def csv_text(docs: list[dict[str, Any]]) -> str:
     """Every row as CSV with full precision."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for doc in docs:
         writer.writerows(flat_rows(doc))
@@ -185,7 +212,8 @@ def render(docs: list[tuple[Path | None, dict[str, Any]]], command: str | None =
             *(source_line(p, d) for p, d in docs),
             "",
             "Latencies are per batch (milliseconds); img/s = batch / mean latency; `x first` = p50 / p50 of the first"
-            " target of the same run at the same batch. Method: docs/bench.md.",
+            " target of the same run at the same batch; top-1 = held-out accuracy measured by `lsnet eval` where the run"
+            " was given a labelled folder (`lsnet bench --eval`). Method: docs/bench.md.",
             "",
         ]
     parts.append(markdown_table([d for _, d in docs if d["rows"]]))

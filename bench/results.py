@@ -29,6 +29,7 @@ def row(m: Measurement, img_size: list[int] | None = None) -> dict[str, Any]:
     metadata = dict(extra.get("metadata", {}))
     if m.requested_batch != m.batch:
         metadata["requested_batch"] = m.requested_batch
+    accuracy = {"accuracy": extra["accuracy"]} if "accuracy" in extra else {}
     return {
         "target": m.candidate.label,
         "model": extra.get("model"),
@@ -45,6 +46,7 @@ def row(m: Measurement, img_size: list[int] | None = None) -> dict[str, Any]:
         "ratio_to_first": m.ratio_to_first,
         "status": "ok" if m.requested_batch == m.batch else f"ok (out of memory at batch {m.requested_batch})",
         "metadata": metadata,
+        **accuracy,
     }
 
 

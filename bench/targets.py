@@ -80,7 +80,10 @@ def parse_target(text: str) -> TargetSpec:
     """Parse ``NAME[@MOD+MOD...]`` or an artifact path; unknown names and modifiers raise one clear line."""
     from lsnet.variants import VARIANTS
 
+    from lsnet.runtimes.model_repository import resolve_artifact
+
     name, _, mods = text.partition("@")
+    name = str(resolve_artifact(name))  # a Triton model or version folder: its model file
     suffix = Path(name).suffix.lower()
     if suffix in artifact_suffixes():
         if not Path(name).exists():

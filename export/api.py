@@ -9,11 +9,13 @@ from typing import Any, Callable
 from torch import nn
 
 from lsnet.errors import ParityError
-from lsnet.export.artifact import staged, staged_files
+from lsnet.export.artifact import check_writable, publish, remove_empty, staged, staged_files
 from lsnet.export.formats import Format, resolve_format
 from lsnet.export.metadata import RANDOM_INIT_SEED, model_metadata, timestamp, tool_versions, weights_record
 from lsnet.export.options import ExportOptions, make_options
+from lsnet.export.output_path import place_output
 from lsnet.export.parity import ParityReport
+from lsnet.export.progress import stage
 from lsnet.runtimes.artifact_metadata import sidecar_path
 
 log = logging.getLogger(__name__)
@@ -31,10 +33,11 @@ class ExportResult:
     metadata: dict[str, Any]
     parity: ParityReport | None = None
     notes: list[str] = field(default_factory=list)
+    sidecar: Path | None = None
 
-    @property
-    def sidecar(self) -> Path:
-        return sidecar_path(self.path)
+    def __post_init__(self) -> None:
+        if self.sidecar is None:
+            self.sidecar = sidecar_path(self.path)
 
     @property
     def files(self) -> list[Path]:
@@ -66,7 +69,6 @@ def build_reference(name: str, options: ExportOptions) -> nn.Module:
         random_head=options.random_head,
     )
     if options.weights is None:
-        log.warning("no --weights given: exporting randomly initialised %s; its accuracy is meaningless", name)
         realistic_init(model, RANDOM_INIT_SEED)
     if options.labels is not None:
         attach_labels(model, options.labels)
@@ -96,7 +98,7 @@ def held_out_accuracy(fmt: Format, path: Path, reference: nn.Module, options: Ex
     from lsnet.errors import DeviceUnavailableError, MissingDependencyError
     from lsnet.export.accuracy import evaluate_export
 
-    runnable = load_hook(fmt.model_file)(path) if fmt.model_file else path
+    runnable = load_hook(fmt.model_file)(path, options) if fmt.model_file else path
     try:
         return evaluate_export(runnable, reference, options, fmt.device)
     except (DeviceUnavailableError, MissingDependencyError) as exc:
@@ -104,39 +106,58 @@ def held_out_accuracy(fmt: Format, path: Path, reference: nn.Module, options: Ex
         return {"folder": str(options.eval_folder), "measured": False, "reason": str(exc), "passed": True, "failures": []}
 
 
-def default_output(name: str, fmt: Format, options: ExportOptions) -> Path:
-    """``<name>[_fp16|_int8]<suffix>`` in the current folder (a folder for the Triton repository)."""
-    tag = "" if options.precision == "fp32" else f"_{options.precision}"
-    return Path(f"{name}{tag}{fmt.suffix}") if fmt.suffix else Path(f"{name}_triton_repository")
+def output_target(name: str, fmt: Format, options: ExportOptions) -> Path:
+    """Where the artifact goes: the format's own placement (Triton: a version folder) or ``place_output``."""
+    if fmt.placer:
+        return load_hook(fmt.placer)(options.output, name, options)
+    target = place_output(options.output, name, fmt, options.precision)
+    check_target(fmt, target)
+    return target
 
 
 def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any) -> ExportResult:
     """Export a model (name or LSNet module) to ``format``; validate parity; publish atomically.
 
-    On a parity failure nothing is left under the final name and ParityError is raised.
+    Packages, devices, options and the output folder are checked before any model is built; the
+    stages (build, fuse, export, simplify, validate, write) go to the display installed with
+    ``lsnet.export.progress.reporting``. On a parity failure nothing is left under the final name
+    and ParityError is raised.
     """
-    from lsnet.factory import set_ska
+    from lsnet.choices import pick
+    from lsnet.errors import UnknownModelError
+    from lsnet.factory import parse_img_size, set_ska
+    from lsnet.init import warn_random_weights
     from lsnet.reparam import reparameterize
+    from lsnet.variants import VARIANTS
 
     fmt = resolve_format(format)
     opts = make_options(fmt, **options)
+    given = model_or_name if isinstance(model_or_name, nn.Module) else None
+    name = getattr(given, "name", type(given).__name__.lower()) if given is not None else str(model_or_name)
+    if given is None:  # a bad model name or size fails first, as it would when building
+        pick("model", name, VARIANTS, UnknownModelError)
+        parse_img_size(opts.img_size)
+    target = output_target(name, fmt, opts)  # refuses a bad -o before any work
     check_requirements(fmt)
-    if isinstance(model_or_name, nn.Module):
-        reference = model_or_name.eval()
-        name = getattr(reference, "name", type(reference).__name__.lower())
-        opts.img_size = tuple(reference.img_size)
-        if opts.labels is not None:
-            from lsnet.labels import attach_labels
+    if fmt.preflight:
+        load_hook(fmt.preflight)(opts)
+    remove_empty(check_writable(target))  # an unwritable -o fails here; the folders it made are removed again
+    if given is None and opts.weights is None:
+        warn_random_weights(name)
+    with stage("build", name):
+        if given is not None:
+            reference = given.eval()
+            opts.img_size = tuple(reference.img_size)
+            if opts.labels is not None:
+                from lsnet.labels import attach_labels
 
-            attach_labels(reference, opts.labels)
-    else:
-        name = model_or_name
-        reference = build_reference(name, opts)
+                attach_labels(reference, opts.labels)
+        else:
+            reference = build_reference(name, opts)
     ska = opts.ska or fmt.default_ska
     opts.ska = ska
-    deployable = set_ska(reparameterize(reference), ska)
-    target = Path(opts.output) if opts.output else default_output(name, fmt, opts)
-    check_target(fmt, target)
+    with stage("fuse", f"re-parameterize, SKA {ska}"):
+        deployable = set_ska(reparameterize(reference), ska)
     metadata: dict[str, Any] = {
         **model_metadata(reference, name, INPUT_NAME, OUTPUT_NAME, None if opts.dynamic_batch else opts.batch),
         "format": fmt.name,
@@ -151,11 +172,14 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
         from lsnet.export.accuracy import check_eval_folder
 
         check_eval_folder(reference, opts.eval_folder)
-    with staged_files(target, fmt.companions) as temp:
-        metadata.update(load_hook(fmt.exporter)(deployable, opts, temp) or {})
+    sidecar = sidecar_path(target)
+    with staged_files(target, fmt.companions, load_hook(fmt.publisher) if fmt.publisher else publish) as temp:
+        with stage("export", f"{fmt.name}, {opts.precision}"):
+            metadata.update(load_hook(fmt.exporter)(deployable, opts, temp) or {})
         metadata["versions"] = {**tool_versions(), **metadata.get("versions", {})}
         if opts.validate:
-            report = load_hook(fmt.validator)(temp, reference, opts)
+            with stage("validate", "parity with PyTorch"):
+                report = load_hook(fmt.validator)(temp, reference, opts)
             metadata["parity"] = report.to_dict()
             if not report.passed:
                 raise ParityError(
@@ -163,14 +187,18 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
                     f" ({len(report.failures)} check(s) failed); nothing was written to {target}."
                 )
         if opts.eval_folder is not None:
-            metadata["accuracy"] = held_out_accuracy(fmt, temp, reference, opts)
+            with stage("validate", f"held-out accuracy on {opts.eval_folder}"):
+                metadata["accuracy"] = held_out_accuracy(fmt, temp, reference, opts)
             if opts.validate and not metadata["accuracy"]["passed"]:
                 raise ParityError(
                     f"{fmt.name} export of {name} failed the accuracy check on {opts.eval_folder}:"
                     f" {metadata['accuracy']['failures'][0]}; nothing was written to {target}."
                 )
-        if fmt.embedder:
-            load_hook(fmt.embedder)(temp, metadata)
-        with staged(sidecar_path(target)) as sidecar_temp:
-            sidecar_temp.write_text(json.dumps(metadata, indent=2, default=str) + "\n")
-    return ExportResult(path=target, format=fmt.name, metadata=metadata, parity=report)
+        with stage("write", str(target)):
+            inner_sidecar = load_hook(fmt.embedder)(temp, metadata) if fmt.embedder else None
+            if inner_sidecar is not None:  # the format keeps its sidecar inside the artifact (Triton version folder)
+                sidecar = target / Path(inner_sidecar).relative_to(temp)
+            else:
+                with staged(sidecar) as sidecar_temp:
+                    sidecar_temp.write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+    return ExportResult(path=target, format=fmt.name, metadata=metadata, parity=report, sidecar=sidecar)

@@ -27,9 +27,9 @@ from torch import nn
 from lsnet.choices import pick
 from lsnet.errors import UnknownOptionError
 from lsnet.export.coreml_graph import check_rank, coreml_classifier, trace
-from lsnet.runtimes.coreml_tools import import_coremltools, quiet_conversion
 from lsnet.export.metadata import package_version, weights_record
 from lsnet.export.options import ExportOptions
+from lsnet.runtimes.coreml_tools import import_coremltools, quiet_conversion
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,12 @@ def check_options(options: ExportOptions) -> None:
             "Core ML image inputs hold one image, so the model has batch 1 and batches run through "
             "Core ML's batch-prediction API; drop --batch/--batch-range for --format coreml."
         )
+
+
+def preflight_coreml(options: ExportOptions) -> None:
+    """Options, coremltools and the deployment target, checked before any model is built."""
+    check_options(options)
+    deployment_target(import_coremltools(), options.deployment_target)
 
 
 def deployment_target(ct: Any, name: str) -> Any:

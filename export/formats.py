@@ -17,8 +17,14 @@ class Format:
     - ``exporter(model, options, path) -> dict``: writes the artifact at ``path`` and returns
       format-specific metadata;
     - ``validator(path, reference, options) -> ParityReport``: parity against PyTorch;
-    - ``embedder(path, metadata)``: writes the final metadata into the artifact itself (optional);
-    - ``model_file(path) -> Path``: the file a runner opens, for artifacts that are folders (optional).
+    - ``embedder(path, metadata) -> Path | None``: writes the final metadata into the artifact itself
+      (optional); a returned path is a sidecar it wrote inside the artifact, and no sidecar is written beside it;
+    - ``placer(output, name, options) -> Path``: where the artifact goes (optional; default
+      ``output_path.place_output``);
+    - ``publisher(temp, target)``: moves the finished temporary artifact into place (optional; default
+      ``artifact.publish``, one rename);
+    - ``preflight(options)``: checks packages, devices and option combinations before any model is built.
+    - ``model_file(path, options) -> Path``: the file a runner opens, for artifacts that are folders (optional).
     """
 
     name: str
@@ -30,6 +36,9 @@ class Format:
     extra: str
     description: str
     embedder: str | None = None
+    placer: str | None = None
+    publisher: str | None = None
+    preflight: str | None = None
     model_file: str | None = None
     device: str = "cpu"  # where the artifact runs for --eval
     is_directory: bool = False
@@ -49,6 +58,7 @@ FORMATS: dict[str, Format] = {
             exporter="lsnet.export.onnx_exporter:export_onnx",
             validator="lsnet.export.validate:validate_with_runner",
             embedder="lsnet.export.onnx_exporter:embed_onnx_metadata",
+            preflight="lsnet.export.onnx_exporter:preflight_onnx",
             options=COMMON_OPTIONS | {"opset", "simplify", "rewrites", "baseline", "int8", "calib", "int8_threshold"},
             extra="onnx",
             description="ONNX graph for ONNX Runtime and other ONNX consumers",
@@ -60,6 +70,7 @@ FORMATS: dict[str, Format] = {
             suffix=".engine",
             exporter="lsnet.export.tensorrt_exporter:export_tensorrt",
             validator="lsnet.export.tensorrt_exporter:validate_engine",
+            preflight="lsnet.export.tensorrt_exporter:preflight_tensorrt",
             options=COMMON_OPTIONS | {"opset", "batch_range", "workspace_gb", "timing_cache", "int8", "calib"},
             extra="trt",
             device="cuda",
@@ -71,6 +82,7 @@ FORMATS: dict[str, Format] = {
             suffix=".mlpackage",
             exporter="lsnet.export.coreml_exporter:export_coreml",
             validator="lsnet.export.coreml_validate:validate_coreml",
+            preflight="lsnet.export.coreml_exporter:preflight_coreml",
             options=COMMON_OPTIONS | {"batch_range", "deployment_target"},
             extra="coreml",
             description="Core ML ML Program for iPhone, iPad and Mac",
@@ -85,7 +97,10 @@ FORMATS: dict[str, Format] = {
             validator="lsnet.export.triton_repository:validate_triton_repository",
             embedder="lsnet.export.triton_repository:embed_triton_metadata",
             model_file="lsnet.export.triton_repository:repository_model_file",
-            options=COMMON_OPTIONS | {"opset", "simplify", "rewrites", "int8", "calib", "max_batch", "instances", "backend"},
+            preflight="lsnet.export.triton_repository:preflight_triton",
+            placer="lsnet.export.triton_repository:place_version",
+            publisher="lsnet.export.triton_repository:publish_version",
+            options=COMMON_OPTIONS | {"opset", "simplify", "rewrites", "int8", "calib", "max_batch", "instances", "backend", "model_name", "version"},
             extra="onnx",
             description="Triton Inference Server model repository (ONNX model + config.pbtxt)",
             default_ska="conv_im2col",  # the repository's model runs in Triton's ONNX Runtime backend by default
@@ -103,6 +118,18 @@ FORMATS: dict[str, Format] = {
             companions=(".bin",),
             requires=("openvino", "onnx"),
             default_ska="conv_im2col",  # converted from the default ONNX export (export/openvino_exporter.py)
+        ),
+        Format(
+            name="litert",
+            aliases=("tflite", "tfl", "lite", "android"),
+            suffix=".tflite",
+            exporter="lsnet.export.litert_exporter:export_litert",
+            validator="lsnet.export.validate:validate_with_runner",
+            options=COMMON_OPTIONS - {"dynamic_batch"},  # fixed batch (export/litert_exporter.py)
+            extra="litert",
+            description="LiteRT (TensorFlow Lite) flatbuffer for Android and embedded CPUs (XNNPACK)",
+            requires=("litert_torch", "ai_edge_litert"),
+            default_ska="conv_im2col",  # one XNNPACK delegate node for the whole graph (export/litert_exporter.py)
         ),
     )
 }

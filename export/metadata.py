@@ -8,6 +8,8 @@ from typing import Any
 
 from torch import nn
 
+from lsnet.init import RANDOM_WEIGHTS
+
 RANDOM_INIT_SEED = 0
 
 
@@ -31,7 +33,7 @@ def file_sha256(path: Path) -> str:
 def weights_record(weights: Path | None) -> dict[str, Any]:
     """Where the weights came from: a file and its sha256, or the seeded random initialisation."""
     if weights is None:
-        return {"weights": "random-init", "weights_init": "lsnet.init.realistic_init", "weights_seed": RANDOM_INIT_SEED, "weights_sha256": None}
+        return {"weights": RANDOM_WEIGHTS, "weights_init": "lsnet.init.realistic_init", "weights_seed": RANDOM_INIT_SEED, "weights_sha256": None}
     return {"weights": str(weights), "weights_sha256": file_sha256(weights)}
 
 

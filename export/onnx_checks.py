@@ -1,12 +1,12 @@
 """Structural checks of an exported ONNX graph: checker, operator domains, tensor ranks, mobile usability."""
 import logging
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from lsnet.deps import require
 from lsnet.errors import LsnetError
+from lsnet.export.artifact import remove_tree, temp_beside
 
 MAX_RANK = 5  # Core ML and most mobile delegates refuse tensors of higher rank
 
@@ -67,22 +67,24 @@ def mobile_usability(path: Path) -> dict[str, Any]:
     quiet = logging.getLogger("lsnet.mobile_usability")
     quiet.setLevel(logging.ERROR)
     result: dict[str, Any] = {"tool": "onnxruntime.tools.check_onnx_model_mobile_usability", "execution_providers": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        optimized = Path(tmp) / "basic.onnx"
+    optimized = temp_beside(Path(path).with_name("basic.onnx"))  # beside the model: a killed run's leftover gets cleaned
+    try:
         optimize_model(Path(path), optimized)  # the tool checks the BASIC-optimized graph, as here
         model = ModelProtoWithShapeInfo(optimized).model_with_shape_info
-        dynamic_inputs, _ = uc.check_shapes(model.graph, quiet)
-        for name, check in checks.items():
-            info = check(model, True)
-            verdict = info.suitability()
-            fixed_verdict = check(model, False).suitability() if dynamic_inputs else verdict
-            result["execution_providers"][name] = {
-                "verdict": verdict.name,
-                "verdict_with_fixed_shapes": fixed_verdict.name,
-                "supported_nodes": f"{info.num_supported_nodes}/{info.num_nodes}",
-                "partitions": info.num_partitions,
-                "unsupported_ops": sorted(info.unsupported_ops),
-            }
+    finally:
+        remove_tree(optimized)
+    dynamic_inputs, _ = uc.check_shapes(model.graph, quiet)
+    for name, check in checks.items():
+        info = check(model, True)
+        verdict = info.suitability()
+        fixed_verdict = check(model, False).suitability() if dynamic_inputs else verdict
+        result["execution_providers"][name] = {
+            "verdict": verdict.name,
+            "verdict_with_fixed_shapes": fixed_verdict.name,
+            "supported_nodes": f"{info.num_supported_nodes}/{info.num_nodes}",
+            "partitions": info.num_partitions,
+            "unsupported_ops": sorted(info.unsupported_ops),
+        }
     verdicts = [ep["verdict_with_fixed_shapes"] for ep in result["execution_providers"].values()]
     result["try_mobile_eps"] = any(v != "NO" for v in verdicts)
     result["verdict"] = (

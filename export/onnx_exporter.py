@@ -8,8 +8,8 @@ slower graphs for this model. PyTorch warns that the legacy exporter will be rem
 is recorded here, and every export is validated at an odd batch (3) so a specialized batch is caught.
 """
 import copy
+import errno
 import json
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -20,6 +20,7 @@ from torch import nn
 from lsnet.deps import require
 from lsnet.errors import LsnetError, MissingDependencyError, UnknownOptionError
 from lsnet.export.api import INPUT_NAME, OUTPUT_NAME
+from lsnet.export.artifact import remove_tree, temp_beside
 from lsnet.export.metadata import package_version
 from lsnet.export.options import ExportOptions
 
@@ -28,19 +29,29 @@ BASELINE_SKA = "unfold"
 EXPORTER = "torch.onnx (legacy TorchScript tracer, dynamo=False)"
 
 
+def preflight_onnx(options: ExportOptions) -> None:
+    """Everything an ONNX export needs, checked before any model is built: packages, opset, rewrite names."""
+    from lsnet.export.onnx_rewrites import parse_rewrites
+
+    require("onnx", "onnx", "ONNX export")
+    if options.validate:
+        require("onnxruntime", "onnx", "checking ONNX parity")
+    if options.opset < MIN_OPSET:
+        raise UnknownOptionError(f"--opset {options.opset} is too old: use {MIN_OPSET} or newer (default 18).")
+    if options.int8:
+        int8_quantizer()
+    parse_rewrites(options.rewrites)  # a bad name fails before tracing, with --baseline too
+
+
 def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[str, Any]:
     """Write ``model`` (reparameterized, SKA chosen) as ONNX at ``path``; return the format metadata."""
     from lsnet.export.onnx_checks import graph_summary, mobile_usability
+    from lsnet.export.onnx_rewrites import rewrite_for_ort
 
-    require("onnx", "onnx", "ONNX export")
-    if options.opset < MIN_OPSET:
-        raise UnknownOptionError(f"--opset {options.opset} is too old: use {MIN_OPSET} or newer (default 18).")
-    quantize = int8_quantizer() if options.int8 else None  # fail before tracing when INT8 is missing
+    preflight_onnx(options)  # also when another format (TensorRT, Triton, Core ML checks) exports ONNX
+    quantize = int8_quantizer() if options.int8 else None
     meta: dict[str, Any] = {"opset": options.opset, "exporter": EXPORTER, "baseline": options.baseline, "notes": []}
     simplify = options.simplify and not options.baseline
-    from lsnet.export.onnx_rewrites import parse_rewrites, rewrite_for_ort
-
-    parse_rewrites(options.rewrites)  # a bad name fails before tracing, with --baseline too
     if options.baseline:
         from lsnet.factory import set_ska
 
@@ -58,10 +69,12 @@ def export_onnx(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
     meta["dynamic_batch"] = options.dynamic_batch
     meta["batch"] = None if options.dynamic_batch else options.batch
     if quantize is not None:
-        with tempfile.TemporaryDirectory() as tmp:
-            fp32_path = Path(tmp) / "fp32.onnx"
+        fp32_path = temp_beside(Path(path).with_name("fp32.onnx"))  # beside the artifact: a killed run's leftover gets cleaned
+        try:
             _write_graph(model, options, fp32_path, simplify, meta)
             meta["int8"] = quantize(fp32_path, path, model, options)
+        finally:
+            remove_tree(fp32_path)
     else:
         _write_graph(model, options, path, simplify, meta)
     meta["graph"] = graph_summary(path, enforce_rank=not options.baseline)  # baseline: recorded only
@@ -118,8 +131,11 @@ def simplify_onnx(path: Path, notes: list[str]) -> bool:
         return False
     import onnx
 
-    slim = onnxslim.slim(str(path))
-    onnx.save(slim, str(path))
+    from lsnet.export.progress import stage
+
+    with stage("simplify", "onnxslim"):
+        slim = onnxslim.slim(str(path))
+        onnx.save(slim, str(path))
     return True
 
 
@@ -154,4 +170,6 @@ def embed_onnx_metadata(path: Path, metadata: dict[str, Any]) -> None:
     try:
         onnx.save(model, str(path))
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise  # staged() names the final path and the fix
         raise LsnetError(f"cannot write ONNX metadata into {path}: {exc.strerror}.") from exc

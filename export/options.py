@@ -39,6 +39,8 @@ class ExportOptions:
     max_batch: int = 32
     instances: int = 1
     backend: str = "onnxruntime"
+    model_name: str | None = None  # Triton model folder name (default: the variant, plus the precision if not fp32)
+    version: int | None = None  # Triton model version (default: the next free one)
 
     def __post_init__(self) -> None:
         if self.int8 and self.half:
@@ -93,6 +95,7 @@ def make_options(fmt: Format, **given: object) -> ExportOptions:
         if options.batch < 1:
             raise UnknownOptionError(f"batch must be >= 1, got {options.batch}.")
         options.dynamic_batch = False
-    elif not options.dynamic_batch:
+    elif not options.dynamic_batch or "dynamic_batch" not in fmt.options:
+        options.dynamic_batch = False  # formats without a symbolic batch axis (LiteRT) export batch 1 by default
         options.batch = 1  # --no-dynamic-batch without --batch: the usual fixed batch of one
     return options

@@ -7,7 +7,6 @@ built from the FP16 ONNX (normalization, attention and the head kept in FP32), I
 import dataclasses
 import logging
 import os
-import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
@@ -53,20 +52,42 @@ def check_options(options: ExportOptions) -> tuple[int, int, int]:
     return resolve_batch_range(options)
 
 
+def preflight_tensorrt(options: ExportOptions) -> None:
+    """Options, the ONNX exporter, TensorRT and a GPU, checked before any model is built."""
+    from lsnet.export.onnx_exporter import preflight_onnx
+    from lsnet.runtimes.tensorrt_env import require_tensorrt_gpu
+
+    check_options(options)
+    preflight_onnx(dataclasses.replace(options, validate=False))
+    require_tensorrt_gpu("TensorRT engines")
+
+
 def export_tensorrt(model: nn.Module, options: ExportOptions, path: Path) -> dict[str, Any]:
     """Build a TensorRT engine for this machine's GPU at ``path``; return its metadata."""
+    from lsnet.export.artifact import remove_tree, temp_beside
     from lsnet.export.onnx_exporter import export_onnx
+    from lsnet.runtimes.tensorrt_env import require_tensorrt_gpu
+
+    check_options(options)
+    require_tensorrt_gpu("TensorRT engines")
+    onnx_path = temp_beside(Path(path).with_suffix(".onnx"))  # beside the engine: a killed run's leftovers get cleaned
+    try:
+        onnx_meta = export_onnx(model, dataclasses.replace(options, validate=False), onnx_path)
+        return engine_from_onnx(onnx_path, onnx_meta, options, path)
+    finally:
+        remove_tree(onnx_path)
+
+
+def engine_from_onnx(onnx_path: Path, onnx_meta: dict[str, Any], options: ExportOptions, path: Path) -> dict[str, Any]:
+    """Build the engine of an exported ONNX graph (``onnx_meta``: what ``export_onnx`` returned) at ``path``."""
     from lsnet.runtimes.tensorrt_env import engine_environment, require_tensorrt_gpu
 
     batch_range = check_options(options)
     trt = require_tensorrt_gpu("TensorRT engines")
     environment = engine_environment(trt)
-    with tempfile.TemporaryDirectory(prefix="lsnet-trt-") as tmp:
-        onnx_path = Path(tmp) / "model.onnx"
-        onnx_meta = export_onnx(model, dataclasses.replace(options, validate=False), onnx_path)
-        started = time.perf_counter()
-        engine, builder_settings = build_engine(trt, onnx_path, options, batch_range)
-        builder_settings["build_seconds"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    engine, builder_settings = build_engine(trt, onnx_path, options, batch_range)
+    builder_settings["build_seconds"] = round(time.perf_counter() - started, 1)
     Path(path).write_bytes(engine)
     return {
         "tensorrt": {

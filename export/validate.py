@@ -86,8 +86,9 @@ def reference_from_sidecar(path: Path, metadata: dict[str, Any], weights: Path |
     """Rebuild the reference model an artifact was exported from (variant, size, weights or seeded init)."""
     from lsnet.export.api import build_reference
     from lsnet.export.metadata import file_sha256
+    from lsnet.init import RANDOM_WEIGHTS, warn_random_weights
 
-    if weights is None and metadata.get("weights") not in (None, "random-init"):
+    if weights is None and metadata.get("weights") not in (None, RANDOM_WEIGHTS):
         weights = Path(metadata["weights"])
         if not weights.is_file():
             raise CheckpointError(
@@ -99,7 +100,8 @@ def reference_from_sidecar(path: Path, metadata: dict[str, Any], weights: Path |
         recorded = metadata.get("weights_sha256")
         if recorded and file_sha256(Path(weights)) != recorded:
             notes.append(f"the sha256 of {weights} differs from the weights recorded at export; parity is against the given file")
-    elif metadata.get("weights") == "random-init":
+    elif metadata.get("weights") == RANDOM_WEIGHTS:
+        warn_random_weights(str(path))
         notes.append("artifact was exported from the seeded random initialisation; the reference is rebuilt the same way")
     options = ExportOptions(
         weights=Path(weights) if weights else None, img_size=tuple(metadata["img_size"]),
@@ -110,9 +112,11 @@ def reference_from_sidecar(path: Path, metadata: dict[str, Any], weights: Path |
 
 def validate_artifact(path: str | Path, weights: str | Path | None = None, device: str = "cpu") -> ParityReport:
     """``lsnet validate``: parity of an existing artifact of any format, from its sidecar."""
-    path = Path(path)
-    if not path.exists():
+    from lsnet.runtimes.model_repository import resolve_artifact
+
+    if not Path(path).exists():
         raise ArtifactError(f"artifact not found: {path}; pass the path of an exported model.")
+    path = resolve_artifact(path)
     metadata = read_sidecar(path)
     if not metadata.get("variant"):
         raise ArtifactError(

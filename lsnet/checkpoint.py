@@ -1,6 +1,8 @@
 """Load official-format and other common checkpoint layouts into an LSNet model."""
 import logging
 import os
+import pickle
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ log = logging.getLogger(__name__)
 WRAPPER_KEYS = ("model", "state_dict", "model_ema", "module")
 HEAD_PREFIXES = ("head.", "head_dist.")
 SHOWN_KEYS = 3
+REASON_WIDTH = 120
+WEIGHTS_ONLY_REFUSAL = "Weights only load failed"
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -31,13 +35,28 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             raw: Any = load_file(str(path))
         else:
             raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch/safetensors raise many types for truncated or foreign files
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except pickle.UnpicklingError as exc:
+        if WEIGHTS_ONLY_REFUSAL not in str(exc):
+            raise CheckpointError(unreadable_message(path, exc)) from exc
+        blocked = next((line.strip() for line in str(exc).splitlines() if "GLOBAL" in line), "")
         raise CheckpointError(
-            f"cannot read checkpoint {path}: the file is truncated, corrupt or not a PyTorch/safetensors "
-            f"checkpoint ({first_line[:120]}). Re-download it or pass another file."
+            f"cannot read checkpoint {path}: unsafe pickle: it would run code on load; only weights_only checkpoints"
+            f" are accepted{f' ({blocked})' if blocked else ''}. Re-save just the weights with"
+            " torch.save(model.state_dict(), PATH) from a trusted source, or use .safetensors."
         ) from exc
+    except Exception as exc:  # torch/safetensors raise many types for truncated or foreign files
+        raise CheckpointError(unreadable_message(path, exc)) from exc
     return unwrap_state_dict(raw, path)
+
+
+def unreadable_message(path: Path, exc: Exception) -> str:
+    """One line for a file torch/safetensors cannot read, quoting the reason cut at a word boundary."""
+    text = str(exc).strip()
+    reason = textwrap.shorten(text.splitlines()[0], REASON_WIDTH, placeholder=" ...") if text else type(exc).__name__
+    return (
+        f"cannot read checkpoint {path}: the file is truncated, corrupt or not a PyTorch/safetensors checkpoint"
+        f" ({reason}). Re-download it or pass another file."
+    )
 
 
 def unwrap_state_dict(raw: Any, path: Path) -> dict[str, torch.Tensor]:
@@ -89,7 +108,7 @@ def adapt_state_dict(
     if head_keys and not model_has_head:
         log.info("model has no classifier head: ignoring %d head keys of the checkpoint", len(head_keys))
         state = {k: v for k, v in state.items() if k not in head_keys}
-    elif random_head and model_has_head and any(k in expected and expected[k].shape != state[k].shape for k in head_keys):
+    elif random_head and model_has_head and foreign_head(expected, state, head_keys):
         log.warning(
             "RANDOM CLASSIFIER HEAD: the checkpoint's head has %s classes, the model %d; the head is replaced by a "
             "randomly initialised one (--random-head), so predictions are meaningless until it is trained",
@@ -122,6 +141,17 @@ def check_head(model: nn.Module, state: dict[str, torch.Tensor], path: str | os.
         f"{path} has a {classes}-class head but {model.num_classes} classes were asked for: drop --num-classes "
         f"(num_classes=) to use the checkpoint's head, or pass --random-head (random_head=True) to replace it "
         f"with a random {model.num_classes}-class head."
+    )
+
+
+def foreign_head(expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor], head_keys: list[str]) -> bool:
+    """Whether the checkpoint's head differs from the model's in the class count only (the features fit).
+
+    A head whose feature width differs belongs to another backbone: that is a mismatch for ``check_fit``.
+    """
+    misfit = [k for k in head_keys if k in expected and expected[k].shape != state[k].shape]
+    return bool(misfit) and all(
+        k.endswith((".l.weight", ".l.bias")) and expected[k].shape[1:] == state[k].shape[1:] for k in misfit
     )
 
 

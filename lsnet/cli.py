@@ -1,6 +1,8 @@
 """The ``lsnet`` command. Each sub-command's body lives beside the code it drives."""
+import errno
 import logging
 import os
+import signal
 import sys
 
 import typer
@@ -51,27 +53,57 @@ def _configure_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+INTERRUPTED_EXIT = 130
+INTERRUPTED = "interrupted; nothing was written"
+
+
+class _InterruptWatch:
+    """SIGINT handler that remembers the Ctrl-C before raising KeyboardInterrupt as Python's own handler does
+    (typer turns that into a silent exit 130; ``main`` then says what happened)."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.seen = True
+        signal.default_int_handler(signum, frame)
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line on stderr and a non-zero exit."""
     from lsnet.errors import LsnetError
 
     _configure_logging()
+    interrupt = _InterruptWatch()
+    signal.signal(signal.SIGINT, interrupt)
     try:
         app(standalone_mode=True, prog_name="lsnet")
     except LsnetError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise SystemExit(130) from None
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        typer.echo(f"error: {exc.strerror or exc}: {exc.filename}", err=True)
+    except KeyboardInterrupt:  # raised outside typer's command call
+        typer.echo(INTERRUPTED, err=True)
+        raise SystemExit(INTERRUPTED_EXIT) from None
+    except SystemExit as exc:
+        if interrupt.seen and exc.code == INTERRUPTED_EXIT:
+            typer.echo(INTERRUPTED, err=True)
+        raise
+    except OSError as exc:
+        if not (exc.errno == errno.ENOSPC or isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError))):
+            internal_error(exc)
+        hint = "; free some space or write elsewhere" if exc.errno == errno.ENOSPC else ""
+        typer.echo(f"error: {exc.strerror or exc}: {exc.filename or 'while writing'}{hint}.", err=True)
         raise SystemExit(2) from None
     except Exception as exc:  # a bug, not bad input: one line unless debugging
-        if os.environ.get("LSNET_DEBUG"):
-            raise
-        typer.echo(f"internal error: {type(exc).__name__}: {exc} (set LSNET_DEBUG=1 for the traceback)", err=True)
-        raise SystemExit(1) from None
+        internal_error(exc)
+
+
+def internal_error(exc: Exception) -> None:
+    """A bug, not bad input: one line (the traceback with LSNET_DEBUG=1)."""
+    if os.environ.get("LSNET_DEBUG"):
+        raise exc
+    typer.echo(f"internal error: {type(exc).__name__}: {exc} (set LSNET_DEBUG=1 for the traceback)", err=True)
+    raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -51,6 +51,10 @@ class DeviceUnavailableError(LsnetError):
     """A requested device (GPU, Apple Neural Engine) this machine does not have."""
 
 
+class OutputPathError(LsnetError):
+    """An output path that cannot be written without destroying something, or a full disk."""
+
+
 class ParityError(LsnetError):
     """An exported artifact whose outputs do not match the PyTorch reference."""
 

@@ -13,6 +13,7 @@ from lsnet.variants import VARIANTS
 
 MIN_IMG_SIZE = 64
 DEFAULT_NUM_CLASSES = 1000  # ImageNet-1k, when neither a checkpoint head nor num_classes says otherwise
+MAX_IMG_SIZE = 4096  # per side; activation memory grows with the pixel count
 
 
 def list_models() -> list[str]:
@@ -21,7 +22,7 @@ def list_models() -> list[str]:
 
 
 def parse_img_size(img_size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
-    """(H, W) from an int or a pair; each side a multiple of 8 and at least 64 (four stages)."""
+    """(H, W) from an int or a pair; each side a multiple of 8 from 64 (four stages) to 4096 (memory)."""
     size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
     if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) for s in size):
         raise InvalidResolutionError(f"img_size must be an int or (height, width), got {img_size!r}.")
@@ -30,6 +31,11 @@ def parse_img_size(img_size: int | tuple[int, int] | list[int]) -> tuple[int, in
             raise InvalidResolutionError(
                 f"img_size {side} is not valid: use a multiple of 8 that is at least {MIN_IMG_SIZE} "
                 f"(the stem has stride 8 and three more stages halve it), e.g. 224."
+            )
+        if side > MAX_IMG_SIZE:
+            raise InvalidResolutionError(
+                f"img_size {side} is too large: at most {MAX_IMG_SIZE} per side (activation memory grows with the"
+                " pixel count; LSNet was trained at 224), e.g. 224 or 384."
             )
     return size
 

@@ -7,8 +7,22 @@ instead: BatchNorm weights around 1 with non-trivial running statistics, small w
 the BatchNorm closing each residual branch (so activations and attention logits stay O(1)),
 fan-in-scaled conv/linear weights, and O(1) attention biases. Same seed, same weights.
 """
+import logging
+
 import torch
 from torch import nn
+
+log = logging.getLogger(__name__)
+
+RANDOM_WEIGHTS = "random-init"  # the sidecar's "weights" value for the seeded random initialisation
+
+
+def warn_random_weights(subject: str) -> None:
+    """The one warning for a model or artifact with random weights (export, validate, predict, serve, demo)."""
+    log.warning(
+        "%s has random weights (no checkpoint given): its predictions are meaningless, while parity and speed "
+        "are real. Pass --weights CHECKPOINT for a trained model.", subject,
+    )
 
 RESIDUAL_OUTPUT_BN = ("ffn.m.pw2.bn", "mixer.m.proj.1.bn", "mixer.bn")
 

@@ -15,7 +15,11 @@ class ImageReadError(LsnetError):
 
 
 def load_image(source: str | Path | bytes):
-    """Open an image file or bytes as an RGB PIL image; one clear error if it cannot be read."""
+    """Open an image file or bytes as an RGB PIL image; one clear error if it cannot be read.
+
+    Shared by predict, eval and serve. 16-bit images are scaled to 8 bits (not clipped to white); images
+    above PIL's decompression-bomb limit are refused with one line.
+    """
     import io
 
     from PIL import Image, UnidentifiedImageError
@@ -25,11 +29,29 @@ def load_image(source: str | Path | bytes):
         stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
         with stream, Image.open(stream) as img:
             img.load()
-            return img.convert("RGB")
+            return to_rgb(img, name)
     except FileNotFoundError:
         raise ImageReadError(f"image not found: {name}") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"{name} is too large to decode safely ({exc}); downscale it first.") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"cannot read {name} as an image ({type(exc).__name__}): pass a JPEG/PNG/WebP file.") from None
+
+
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def to_rgb(img, name: str):
+    """RGB of a decoded PIL image; 16-bit (and 32-bit integer holding 16-bit) grey is scaled by 255/65535."""
+    from PIL import Image
+
+    if img.mode not in SIXTEEN_BIT_MODES:
+        return img.convert("RGB")
+    values = np.asarray(img).astype(np.int64)
+    if values.size and (values.min() < 0 or values.max() > 65535):
+        raise ImageReadError(f"{name} holds {img.mode} values outside 0..65535: save it as an 8- or 16-bit image.")
+    grey = np.rint(values * (255.0 / 65535.0)).astype(np.uint8)
+    return Image.fromarray(grey).convert("RGB")
 
 
 def preprocess(

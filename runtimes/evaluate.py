@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from lsnet.errors import LsnetError, UnknownOptionError
+from lsnet.errors import ArtifactError, LsnetError, UnknownOptionError
 from lsnet.runtimes.base import Runner, infer_in_chunks
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,10 @@ Progress = Callable[[int, int], None]  # (images done, images total)
 
 class EvalFolderError(LsnetError):
     """A labelled folder that cannot be evaluated (no class folders, an unknown class, no images)."""
+
+
+class ClassMismatchError(EvalFolderError):
+    """Class folders that do not fit the model's classes (a name that is not a label, too many folders)."""
 
 
 @dataclass
@@ -94,6 +98,7 @@ def open_classifier(
 ) -> Classifier:
     """Open ``target`` for classification. ``metadata`` overrides the sidecar (preprocessing, labels,
     num_classes), e.g. for an artifact still under its temporary name; ``labels`` overrides its names."""
+    from lsnet.init import RANDOM_WEIGHTS, warn_random_weights
     from lsnet.labels import check_labels, read_labels
     from lsnet.runtimes.registry import open_runner
     from lsnet.variants import VARIANTS
@@ -104,7 +109,7 @@ def open_classifier(
         from lsnet.factory import create_model
 
         if weights is None:
-            log.warning("no --weights given: %s is randomly initialised, so its predictions are meaningless", target)
+            warn_random_weights(target)
         runner = open_runner(create_model(target, checkpoint_path=weights), device=device)
     else:
         if weights is not None:
@@ -112,12 +117,14 @@ def open_classifier(
         if not isinstance(target, nn.Module) and not Path(target).exists():
             raise LsnetError(f"artifact not found: {target}. Pass an existing .onnx/.engine/.mlpackage/.pth file or a model name.")
         runner = open_runner(target, device=device)
+        if runner.info.metadata.get("weights") == RANDOM_WEIGHTS:
+            warn_random_weights(str(target))
     model = getattr(runner, "model", None)
     known = model.pretrained_cfg.to_dict() if model is not None and hasattr(model, "pretrained_cfg") else {}
     info = {**known, **{k: v for k, v in runner.info.metadata.items() if v is not None}, **(metadata or {})}
     if not all(k in info or (k == "img_size" and "input_size" in info) for k in PREPROCESS_KEYS):
         runner.close()
-        raise LsnetError(f"{target} has no sidecar with its preprocessing; keep the .json file beside it.")
+        raise ArtifactError(f"{target} has no sidecar with its preprocessing; keep the .json file beside it.")
     num_classes = int(info.get("num_classes") or getattr(model, "num_classes", 0) or _probe_classes(runner, info))
     names: str | Sequence[str] | None = info.get("labels")
     if labels is not None:
@@ -150,7 +157,7 @@ def match_folders(folders: list[Path], num_classes: int, labels: str | Sequence[
     names = labels_for(num_classes, labels)
     if not has_names(labels, num_classes):
         if len(folders) > num_classes:
-            raise EvalFolderError(
+            raise ClassMismatchError(
                 f"{len(folders)} class folders but the model has {num_classes} classes: pass --labels to match them by name."
             )
         return {f.name: i for i, f in enumerate(folders)}, names, "sorted order"
@@ -160,7 +167,7 @@ def match_folders(folders: list[Path], num_classes: int, labels: str | Sequence[
     mapping = {}
     for f in folders:
         if f.name not in index:
-            raise EvalFolderError(
+            raise ClassMismatchError(
                 f"class folder '{f.name}' is not one of the model's labels.{suggest(f.name, index)} Rename the folder "
                 f"to its label, or pass --labels with the names in the head's order."
             )

@@ -8,6 +8,7 @@ from torch import nn
 from lsnet.choices import pick
 from lsnet.errors import UnknownOptionError
 from lsnet.runtimes.base import Runner
+from lsnet.runtimes.model_repository import resolve_artifact
 
 # suffix -> "module:class" of the runner; imported lazily so heavy runtimes load only when used
 RUNNERS: dict[str, str] = {
@@ -17,6 +18,7 @@ RUNNERS: dict[str, str] = {
     ".mlpackage": "lsnet.runtimes.coreml_runner:CoreMLRunner",
     ".mlmodel": "lsnet.runtimes.coreml_runner:CoreMLRunner",
     ".xml": "lsnet.runtimes.openvino_runner:OpenVINORunner",
+    ".tflite": "lsnet.runtimes.litert_runner:LiteRTRunner",
     ".pth": "lsnet.runtimes.torch_runner:TorchRunner",
     ".pt": "lsnet.runtimes.torch_runner:TorchRunner",
     ".safetensors": "lsnet.runtimes.torch_runner:TorchRunner",
@@ -24,8 +26,8 @@ RUNNERS: dict[str, str] = {
 
 
 def runner_class(target: str | Path) -> type[Runner]:
-    """The runner class for an artifact path, by suffix."""
-    suffix = Path(target).suffix.lower()
+    """The runner class for an artifact path, by suffix (a Triton model folder by its model file's)."""
+    suffix = resolve_artifact(target).suffix.lower()
     spec = RUNNERS[pick("artifact type", suffix, RUNNERS, UnknownOptionError)] if suffix else None
     if spec is None:
         raise UnknownOptionError(f"cannot tell the runtime of '{target}': use a file ending in {', '.join(RUNNERS)}.")
@@ -34,10 +36,11 @@ def runner_class(target: str | Path) -> type[Runner]:
 
 
 def open_runner(target: str | Path | nn.Module, device: str = "cpu", **options: Any) -> Runner:
-    """Open ``target`` (artifact path, model name, or nn.Module) in the matching runtime."""
+    """Open ``target`` (artifact path, Triton model or version folder, model name, or nn.Module) in the matching runtime."""
     from lsnet.runtimes.torch_runner import TorchRunner
     from lsnet.variants import VARIANTS
 
     if isinstance(target, nn.Module) or (isinstance(target, str) and target in VARIANTS):
         return TorchRunner(target, device=device, **options)
+    target = resolve_artifact(target)
     return runner_class(target)(target, device=device, **options)

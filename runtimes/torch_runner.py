@@ -138,15 +138,18 @@ class CapturedGraph:
 
     def __init__(self, forward: Callable[[torch.Tensor], torch.Tensor], example: torch.Tensor) -> None:
         self.static_input = example
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):  # kernels and workspaces are set up outside the capture
-            for _ in range(self.WARMUP_CALLS):
-                forward(example)
-        torch.cuda.current_stream().wait_stream(stream)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            self.static_output = forward(example)
+        # streams and the capture belong to the current GPU: make it the input's (a runner on cuda:1 while
+        # cuda:0 is current would otherwise warm up and capture on the wrong device)
+        with torch.cuda.device(example.device):
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):  # kernels and workspaces are set up outside the capture
+                for _ in range(self.WARMUP_CALLS):
+                    forward(example)
+            torch.cuda.current_stream().wait_stream(stream)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.static_output = forward(example)
 
     def replay(self, prepared: torch.Tensor) -> torch.Tensor:
         """Copy a new input into the static one (unless it is that tensor) and replay."""

@@ -48,6 +48,7 @@ class Service:
             runner.infer, limit, settings.max_wait_ms / 1000.0, settings.queue_size, fixed, self._record_batch
         )
         self.draining = False
+        self.worker = {"index": 0, "of": 1, "threads": 0}  # set by lsnet.serve.workers
         self._decode_slots: asyncio.Semaphore | None = None
 
     @property
@@ -169,7 +170,7 @@ def create_app(runner: Runner, metadata: dict[str, Any], settings: ServeSettings
         ready = service.ready
         service.metrics.requests.inc(endpoint="/health", status="200" if ready else "503")
         return JSONResponse(
-            {"status": "ok" if ready else "draining", "queue_depth": service.batcher.depth},
+            {"status": "ok" if ready else "draining", "queue_depth": service.batcher.depth, "worker": service.worker["index"]},
             status_code=200 if ready else 503,
         )
 
@@ -181,7 +182,12 @@ def create_app(runner: Runner, metadata: dict[str, Any], settings: ServeSettings
                 "model": public_metadata(service.metadata),
                 "runtime": {"name": info.runtime, "device": info.device, "precision": info.precision},
                 "input": {"name": service.runner.input_spec.name, "shape": list(service.runner.input_spec.shape)},
-                "serving": {**service.settings.to_dict(), "effective_max_batch": service.batcher.max_batch},
+                "serving": {
+                    **service.settings.to_dict(),
+                    "effective_max_batch": service.batcher.max_batch,
+                    "workers": service.worker["of"],
+                    "threads_per_worker": service.worker["threads"],
+                },
             }
         )
 

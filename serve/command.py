@@ -41,39 +41,63 @@ def serve(
     drain_timeout: float = typer.Option(10.0, "--drain-timeout", help="On SIGTERM/SIGINT: longest wait for in-flight requests before they are cut."),
     api_key: str | None = typer.Option(None, "--api-key", envvar="LSNET_API_KEY", show_envvar=True, help="Require 'Authorization: Bearer KEY' (health probes stay open)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (runners that support it)."),
-    threads: int = typer.Option(0, "--threads", help="Intra-op threads of the runtime (0: its default)."),
+    threads: int = typer.Option(0, "--threads", help="Intra-op threads of each worker's runtime (0: the runtime's default, or cores / workers with --workers > 1)."),
+    workers: int = typer.Option(1, "--workers", help="Processes accepting on the port, each with its own runner and batcher."),
+    ray: bool = typer.Option(False, "--ray", help="Serve as a Ray Serve deployment on a local Ray instance (needs the ray extra: docs/serving.md)."),
+    replicas: int = typer.Option(1, "--replicas", help="With --ray: replicas (each its own runner and batcher)."),
+    min_replicas: int | None = typer.Option(None, "--min-replicas", help="With --ray: autoscale between --min-replicas and --max-replicas."),
+    max_replicas: int | None = typer.Option(None, "--max-replicas", help="With --ray: the autoscaling ceiling."),
+    cpus_per_replica: float = typer.Option(1.0, "--cpus-per-replica", help="With --ray: CPUs Ray reserves per replica."),
     img_size: str = ImgSizeOption,
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
-    """Serve an artifact over HTTP: POST /predict (image bytes or multipart), GET /health, /metadata, /metrics."""
+    """Serve an artifact over HTTP: POST /predict, the KServe v2 protocol under /v2, GET /health /metadata /metrics."""
+    from pathlib import Path
+
     from lsnet.deps import require
-    from lsnet.runtimes.registry import open_runner
-    from lsnet.serve.app import create_app
-    from lsnet.serve.server import server_config
-    from lsnet.serve.settings import ServeSettings, serving_metadata
+    from lsnet.errors import LsnetError, UnknownOptionError
+    from lsnet.init import RANDOM_WEIGHTS, warn_random_weights
+    from lsnet.runtimes.artifact_metadata import read_sidecar
+    from lsnet.runtimes.model_repository import resolve_artifact
+    from lsnet.serve.settings import ServeSettings
     from lsnet.variants import VARIANTS
 
     settings = ServeSettings(
         max_batch, max_wait_ms, queue_size, max_body_mb, top, timeout_s, max_pixels, decode_concurrency,
         read_timeout_s, keep_alive_s, max_connections, drain_timeout, api_key,
     )
-    uvicorn = require("uvicorn", "serve", "lsnet serve")
+    if workers < 1:
+        raise UnknownOptionError(f"--workers must be >= 1, got {workers}.")
+    require("uvicorn", "serve", "lsnet serve")
     require("starlette", "serve", "lsnet serve")
-    sock = bind_socket(host, port)
-    options: dict = {"threads": threads} if threads else {}
+    if artifact not in VARIANTS and not Path(artifact).exists():
+        raise LsnetError(f"artifact not found: {artifact}. Pass an existing .onnx/.engine/.mlpackage/.pth file or a model name.")
+    from lsnet.serve.workers import WorkerSpec, run_workers, serve_here, threads_per_worker
+
+    options: dict = {}
+    if threads_per_worker(workers, threads):
+        options["threads"] = threads_per_worker(workers, threads)
     if artifact in VARIANTS or artifact.endswith((".pth", ".pt", ".safetensors")):
         options["img_size"] = parse_size(img_size)
+    artifact = str(resolve_artifact(artifact))  # a Triton model or version folder: its model file
+    if artifact in VARIANTS or read_sidecar(Path(artifact)).get("weights") == RANDOM_WEIGHTS:
+        warn_random_weights(artifact)
+    spec = WorkerSpec(str(Path(artifact).resolve()) if Path(artifact).exists() else artifact, device, options, settings, log_level, workers)
+    if ray:
+        from lsnet.serve.ray_serve import RaySettings, run_on_ray
+
+        ray_settings = RaySettings(replicas, min_replicas, max_replicas, cpus_per_replica=cpus_per_replica)
+        require("ray.serve", "ray", "lsnet serve --ray")
+        typer.echo(f"serving {artifact} with Ray Serve on http://{host}:{port} (same routes as lsnet serve)", err=True)
+        run_on_ray(spec, ray_settings, host, port)
+        return
+    sock = bind_socket(host, port)
     try:
-        runner = open_runner(artifact, device=device, **options)
-        try:
-            app = create_app(runner, serving_metadata(runner, artifact), settings)
-            config = server_config(app, settings, log_level)
-            typer.echo(f"serving {artifact} on http://{host}:{port} (POST /predict, GET /health /metadata /metrics)", err=True)
-            try:
-                uvicorn.Server(config).run(sockets=[sock])
-            except KeyboardInterrupt:  # uvicorn re-raises the captured SIGINT after a clean, drained shutdown
-                pass
-        finally:
-            runner.close()
+        where = f"http://{host}:{port}"
+        typer.echo(f"serving {artifact} on {where} with {workers} worker(s) (POST /predict, /v2/models/..., GET /health /metadata /metrics)", err=True)
+        if workers == 1:
+            serve_here(spec, sock)
+        elif run_workers(spec, sock) != 0:
+            raise LsnetError("a worker failed or did not stop within --drain-timeout; see the log above.")
     finally:
         sock.close()

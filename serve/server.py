@@ -75,3 +75,15 @@ def server_config(app: Any, settings: ServeSettings, log_level: str = "info", **
         **overrides,
     }
     return uvicorn.Config(app, **options)
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server that turns the service's readiness false as soon as a shutdown signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, service: Any) -> None:
+        super().__init__(config)
+        self.service = service
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.service.draining = True
+        super().handle_exit(sig, frame)

@@ -3,7 +3,7 @@
 Inputs (one per request): ``input`` FP32 [N, 3, H, W] preprocessed pixels (like Triton's generated
 repository), or ``image`` BYTES [N] encoded image files (JPEG/PNG/WebP, preprocessed here like /predict).
 Output ``logits`` FP32 [N, classes]; ``"classification": k`` in its parameters answers Triton's
-``"score:index:label"`` strings instead. JSON ``data`` and the binary-data extension
+``"value:index:label"`` strings (value = the logit) instead. JSON ``data`` and the binary-data extension
 (``Inference-Header-Content-Length``) are both accepted and answered.
 """
 import json
@@ -111,7 +111,8 @@ def output_tensor(request: dict[str, Any], logits: np.ndarray, labels: list[str]
         from lsnet.runtimes.predictions import top_k
 
         rows = top_k(logits, k, labels)
-        strings = [f"{t['probability']:f}:{t['index']}:{t['label']}".encode() for row in rows for t in row]
+        # Triton's format: the output's own value (here the logit), its index, its label
+        strings = [f"{logits[n, t['index']]:f}:{t['index']}:{t['label']}".encode() for n, row in enumerate(rows) for t in row]
         out = {"name": OUTPUT, "datatype": "BYTES", "shape": [len(rows), len(rows[0])]}
         raw = serialize_bytes(strings)
         data: Any = [s.decode() for s in strings]

@@ -62,16 +62,14 @@ class FixedBatchRunner(Runner):
 def running_server(app, **overrides) -> Iterator[tuple[str, object]]:
     """Run ``app`` under uvicorn, configured as ``lsnet serve`` does, in a thread on 127.0.0.1 (pre-bound
     free port); yield (base_url, server). ``overrides`` replace uvicorn options."""
-    import uvicorn
-
-    from lsnet.serve.server import server_config
+    from lsnet.serve.server import DrainingServer, server_config
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = server_config(app, app.state.service.settings, "warning", **overrides)
-    server = uvicorn.Server(config)
+    server = DrainingServer(config, app.state.service)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -126,3 +126,19 @@ def test_report_without_a_gpu_run_has_no_gpu_section() -> None:
     del row["metadata"]["mode"]
     doc = results.document([row], {"machine": "cpu", "os": "Linux"}, {"protocol": "lsnet"})
     assert "GPU run" not in report.render([(None, doc)])
+
+
+def test_a_lost_cuda_context_skips_what_would_run_in_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    def fault() -> None:
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    monkeypatch.setattr(torch.cuda, "synchronize", fault)
+    reason = measure.context_lost("cuda", "lsnet_t@ska=triton")
+    assert "lost when lsnet_t@ska=triton failed" in reason and "illegal memory access" in reason
+    assert measure.context_lost("cpu", "lsnet_t@ska=triton") is None
+    run = measure.GpuRun(tiny_plan(), None)
+    run.broken = reason
+    run.measure("lsnet_t", Mode("eager", ska="reference"), "reference")
+    assert not run.rows and run.skipped[-1].reason == reason

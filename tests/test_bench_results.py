@@ -153,5 +153,41 @@ def test_plots_are_written(tmp_path: Path) -> None:
     doc = make_doc({"a": 1.0, "b": 2.0})
     doc["claims"] = [{"claim": "throughput", "model": "lsnet_t", "paper": 14708, "measured": 100.0, "hardware": "cpu"}]
     made = write_plots([doc, copy.deepcopy(doc)], tmp_path / "img")
-    assert [p.name for p in made] == ["latency_vs_batch.png", "throughput.png", "paper_vs_measured.png"]
+    assert [p.name for p in made] == ["latency_by_batch.png", "throughput.png", "paper_vs_measured.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in made)
+
+
+def accuracy_doc() -> dict:
+    """An lsnet model and a peer measured with the fake runner, with held-out accuracy on their rows."""
+    doc = make_doc({"lsnet_t.onnx": 1.0, "mobilenetv3_large_100.onnx": 0.8})
+    for row in doc["rows"]:
+        peer = row["target"].startswith("mobilenet")
+        row["model"] = "mobilenetv3_large_100" if peer else "lsnet_t"
+        row["accuracy"] = {"top1": 0.75 if peer else 0.8, "top5": 0.97, "images": 300, "dataset": "heldout"}
+    return doc
+
+
+def test_accuracy_in_rows_follows_the_schema_and_shows_in_the_table(tmp_path: Path) -> None:
+    doc = accuracy_doc()
+    jsonschema.validate(results.read(results.write(doc, tmp_path / "r.json")), SCHEMA)
+    table = report.markdown_table([doc])
+    assert "top-1" in table.splitlines()[0] and "| 80.0% |" in table and "| 75.0% |" in table
+    doc["rows"][0]["accuracy"]["top1"] = 80.0  # a percentage instead of a fraction is refused
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, SCHEMA)
+
+
+def test_accuracy_vs_latency_is_the_first_picture(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from lsnet.bench.plots import write_plots
+
+    made = write_plots([accuracy_doc()], tmp_path / "img")
+    assert [p.name for p in made] == ["accuracy_vs_latency.png", "latency_by_batch.png", "throughput.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in made)
+
+
+def test_pareto_front_keeps_only_undominated_points() -> None:
+    from lsnet.bench.plots import pareto_front
+
+    points = [(1.0, 70.0), (2.0, 80.0), (2.5, 75.0), (3.0, 80.0), (4.0, 85.0), (0.5, 60.0)]
+    assert pareto_front(points) == [(0.5, 60.0), (1.0, 70.0), (2.0, 80.0), (4.0, 85.0)]

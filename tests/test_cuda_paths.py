@@ -1,7 +1,8 @@
 """The CUDA code paths: SKA formulations and runner modes on a GPU (``gpu``), and the control flow of
-their fixes on CPU with fakes (Triton launches on the tensors' GPU, ORT's silent CPU fallback refused,
-ORT I/O binding outputs synchronized, conv_im2col's one-hot weights cached on the GPU)."""
+their fixes on CPU with fakes (Triton launches and CUDA-graph capture on the tensors' GPU, ORT's silent
+CPU fallback refused, ORT I/O binding outputs synchronized, conv_im2col's one-hot weights cached on the GPU)."""
 import contextlib
+import copy
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,7 +17,7 @@ cuda = pytest.mark.skipif(not HAS_CUDA, reason="needs an NVIDIA GPU with a CUDA 
 
 
 def test_triton_launch_makes_the_tensors_gpu_current(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("triton", reason="triton is not installed: pip install \"lsnet[triton]\"")
+    pytest.importorskip("triton", reason="triton is not installed: pip install \"lsnet[triton-kernel]\"")
     from lsnet.ska import triton_kernel
 
     entered = []
@@ -109,8 +110,6 @@ def fp32_reference() -> tuple[torch.nn.Module, np.ndarray, np.ndarray]:
 @cuda
 @pytest.mark.parametrize("ska", ["reference", "shift", "unfold", "conv_im2col", "triton"])
 def test_every_formulation_matches_on_cuda(fp32_reference, ska: str) -> None:
-    import copy
-
     from lsnet.bench.paper import tf32
     from lsnet.runtimes.torch_runner import TorchRunner
 
@@ -136,8 +135,6 @@ def test_every_formulation_matches_on_cuda(fp32_reference, ska: str) -> None:
 def test_runner_modes_on_cuda(fp32_reference, ska: str, options: dict, atol: float | None) -> None:
     """The GPU run's stacked modes on both GPU-relevant formulations (conv_im2col used to copy its weights
     from the host in every forward, which a CUDA graph cannot capture)."""
-    import copy
-
     from lsnet.bench.paper import tf32
     from lsnet.runtimes.torch_runner import TorchRunner
 
@@ -185,6 +182,18 @@ def test_triton_ska_on_a_gpu_that_is_not_current() -> None:
 
 
 @pytest.mark.gpu
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two NVIDIA GPUs")
+def test_cuda_graph_runner_on_a_gpu_that_is_not_current() -> None:
+    from lsnet.runtimes.torch_runner import TorchRunner
+
+    model, images = _model_and_batch(img_size=64, batch=2)
+    expected = TorchRunner(copy.deepcopy(model), "cpu").infer(images)
+    with torch.cuda.device(0):
+        got = TorchRunner(copy.deepcopy(model), "cuda:1", cuda_graph=True).infer(images)
+    np.testing.assert_allclose(got, expected, atol=1e-3, rtol=1e-3)
+
+
+@pytest.mark.gpu
 @cuda
 def test_onnxruntime_cuda_io_binding(tmp_path: Path) -> None:
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
@@ -200,3 +209,41 @@ def test_onnxruntime_cuda_io_binding(tmp_path: Path) -> None:
         (native,) = gpu.infer_native(gpu.prepare(images))
         assert native.device_name().lower() == "cuda"
         np.testing.assert_allclose(native.numpy(), expected, atol=1e-3, rtol=1e-3)
+
+
+def test_cuda_graph_warms_up_and_captures_on_the_inputs_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CapturedGraph's streams and capture are made while the input's GPU is current (fakes for torch.cuda)."""
+    from lsnet.runtimes.torch_runner import CapturedGraph
+
+    current = ["cuda:0"]
+    made_on = []
+
+    @contextlib.contextmanager
+    def device(dev):
+        saved, current[0] = current[0], str(dev)
+        yield
+        current[0] = saved
+
+    class Stream:
+        def __init__(self) -> None:
+            made_on.append(("stream", current[0]))
+
+        def wait_stream(self, other: "Stream") -> None:
+            pass
+
+    @contextlib.contextmanager
+    def capture(graph):
+        made_on.append(("capture", current[0]))
+        yield
+
+    monkeypatch.setattr(torch.cuda, "device", device)
+    monkeypatch.setattr(torch.cuda, "Stream", Stream)
+    monkeypatch.setattr(torch.cuda, "current_stream", Stream)
+    monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", lambda: SimpleNamespace(replay=lambda: None))
+    monkeypatch.setattr(torch.cuda, "graph", capture)
+    calls = []
+    graph = CapturedGraph(lambda x: calls.append(current[0]) or "logits", SimpleNamespace(device=torch.device("cuda", 1)))
+    assert graph.static_output == "logits" and calls == ["cuda:1"] * (CapturedGraph.WARMUP_CALLS + 1)
+    assert made_on and all(where == "cuda:1" for _, where in made_on) and ("capture", "cuda:1") in made_on
+    assert current == ["cuda:0"]

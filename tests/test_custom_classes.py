@@ -71,7 +71,7 @@ def test_triton_repository_writes_the_labels(seven, tmp_path):
     pytest.importorskip("onnx")
     from lsnet.export import export
 
-    repo = export("lsnet_t", "triton", weights=seven[0], labels=seven[1], output=tmp_path / "repo", validate=False).path
-    (labels,) = repo.rglob("labels.txt")
+    export("lsnet_t", "triton", weights=seven[0], labels=seven[1], output=tmp_path / "repo", validate=False)
+    (labels,) = (tmp_path / "repo").rglob("labels.txt")
     assert labels.read_text().splitlines() == [f"thing {i}" for i in range(7)]
     assert 'label_filename: "labels.txt"' in (labels.parent / "config.pbtxt").read_text()

@@ -63,7 +63,7 @@ def test_missing_pieces_get_their_install_command(monkeypatch) -> None:
     assert comps["onnx"].install == comps["onnxruntime"].install == 'pip install "lsnet[onnx]"'
     assert comps["TensorRT"].install.startswith('pip install "lsnet[trt]"') and "NVIDIA" in comps["TensorRT"].install
     assert comps["coremltools"].install == 'pip install "lsnet[coreml]"'
-    assert comps["triton"].install == 'pip install "lsnet[triton]"'
+    assert comps["triton"].install == 'pip install "lsnet[triton-kernel]"'
     assert comps["openvino"].install == 'pip install "lsnet[openvino]"'
     assert comps["LiteRT runtime"].install == comps["litert-torch"].install == 'pip install "lsnet[litert]"'
     assert comps["executorch"].install == 'pip install "lsnet[executorch]"'

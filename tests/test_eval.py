@@ -103,3 +103,43 @@ def test_label_less_artifact_matches_sorted_folders_and_says_so(trained, tmp_pat
     proc = run_cli("eval", str(trained[0]), str(folder), "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert "sorted order" in proc.stdout
+
+
+def test_bench_rows_carry_accuracy_and_a_foreign_target_gets_none(trained, tmp_path):
+    folder = _small_folder(trained, tmp_path / "data")
+    out = tmp_path / "r.json"
+    proc = run_cli(
+        "bench", str(trained[0]), "lsnet_t", "--eval", str(folder), "--eval-labels", str(trained[1]),
+        "--batch", "1", "--warmup", "0", "--warmup-iters", "1", "--min-time", "0.05", "--rounds", "1", "--out", str(out), "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["target"]: r for r in json.loads(out.read_text())["rows"]}
+    accuracy = rows[trained[0].name]["accuracy"]
+    assert accuracy["images"] == 4 and 0 <= accuracy["top1"] <= accuracy["top5"] <= 1 and accuracy["dataset"] == "data"
+    assert "accuracy" not in rows["lsnet_t"] and "no accuracy for lsnet_t" in proc.stderr
+    assert "top-1" in proc.stdout
+
+
+def test_bench_eval_of_a_bad_folder_fails_before_measuring(trained, tmp_path):
+    proc = run_cli("bench", str(trained[0]), "--eval", str(tmp_path), "--quiet")
+    assert_one_line_error(proc, "no class subfolders")
+
+
+def test_serve_shows_the_fixture_labels(onnx_models, trained):
+    pytest.importorskip("starlette")
+    pytest.importorskip("uvicorn")
+    import httpx
+    from serve_support import running_server
+
+    from lsnet.runtimes.registry import open_runner
+    from lsnet.serve.app import create_app
+    from lsnet.serve.settings import ServeSettings, serving_metadata
+
+    image = next((trained[2] / "gravel").iterdir()).read_bytes()
+    with open_runner(onnx_models["fp32"]) as runner:
+        app = create_app(runner, serving_metadata(runner, onnx_models["fp32"]), ServeSettings(max_batch=4, max_wait_ms=5, top=3))
+        with running_server(app) as (url, _):
+            r = httpx.post(f"{url}/predict", content=image, headers={"content-type": "image/jpeg"}, timeout=60)
+    assert r.status_code == 200, r.text
+    (pred,) = r.json()["predictions"]
+    assert {t["label"] for t in pred["top"]} <= set(trained[1].read_text().split())

@@ -36,6 +36,18 @@ def test_checkpoint_and_onnx_give_the_same_top5(lsnet_t_checkpoint, image_png, t
     assert from_pth[0] == from_pth[2]
 
 
+def test_predict_warns_on_an_artifact_with_random_weights(lsnet_t_checkpoint, image_png, tmp_path):
+    from lsnet.export import export
+
+    random_init = export("lsnet_t", "onnx", img_size=64, output=tmp_path / "random.onnx", validate=False).path
+    trained = export("lsnet_t", "onnx", img_size=64, weights=lsnet_t_checkpoint, output=tmp_path / "trained.onnx", validate=False).path
+    warned = run_cli("predict", str(random_init), str(image_png))
+    assert warned.returncode == 0, warned.stderr
+    assert f"WARNING: {random_init} has random weights" in warned.stderr
+    quiet = run_cli("predict", str(trained), str(image_png))
+    assert quiet.returncode == 0 and "random weights" not in quiet.stderr
+
+
 def test_fixed_batch_artifact_pads_the_last_chunk(lsnet_t_checkpoint, image_png, tmp_path):
     from lsnet.runtimes.base import infer_in_chunks
     from lsnet.runtimes.evaluate import open_classifier
@@ -62,7 +74,7 @@ def test_unreadable_image_is_one_line(tmp_path, image_png):
 def test_demo_runs_offline(tmp_path):
     proc = run_cli("demo", "--out", str(tmp_path), "--rounds", "1", "--min-time", "0.3", env={"HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 0, proc.stderr
-    assert "WARNING: no --weights" in proc.stderr
+    assert "WARNING: lsnet_t has random weights" in proc.stderr
     assert "parity: PASSED" in proc.stdout
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and " | 1 | " in line]
     assert [row.split(" | ")[2] for row in rows] == ["pytorch", "onnxruntime"]

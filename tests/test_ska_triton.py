@@ -69,7 +69,7 @@ def _check_against_reference(shape, dtype, device, atol, rtol):
 @pytest.mark.skipif(INTERPRETER, reason="this is the parent of the interpreter run")
 def test_kernels_under_interpreter() -> None:
     """Run this file's interpreted tests in a child process with TRITON_INTERPRET=1 set before triton loads."""
-    pytest.importorskip("triton", reason="triton is not installed: pip install \"lsnet[triton]\"")
+    pytest.importorskip("triton", reason="triton is not installed: pip install \"lsnet[triton-kernel]\"")
     env = {**os.environ, "TRITON_INTERPRET": "1", "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not gpu", __file__],

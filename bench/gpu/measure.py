@@ -5,7 +5,7 @@
 
 Protocol (``lsnet.bench.paper``): reparameterized model, fp32 weights, TF32 off, random 224x224 batch
 2048 (halved on out-of-memory), warm-up, then a timed window with a synchronize after every forward;
-throughput = batch / mean iteration time. The windows default to 1 s / 2 s instead of the paper's
+throughput = batch / mean iteration time. The windows default to 0.5 s / 1.5 s instead of the paper's
 5 s / 10 s so that 3 models x 11 modes fit a device budget of a few minutes; the results file says so.
 
 Every row's parity is measured on the protocol batch itself against FP32 eager with the reference SKA.
@@ -74,6 +74,17 @@ def release(device: str) -> None:
         torch.cuda.empty_cache()
 
 
+def context_lost(device: str, label: str) -> str | None:
+    """Why the CUDA context is unusable after ``label`` failed (a kernel fault is sticky), or None if it still works."""
+    if not device.startswith("cuda"):
+        return None
+    try:
+        torch.cuda.synchronize()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any error here means the context is gone
+        return f"the CUDA context of the measuring process was lost when {label} failed ({first_line(exc)})"
+
+
 def logits_of(runner: Any, images: np.ndarray) -> np.ndarray | str:
     """The runner's logits of ``images``, or why there are none (out of memory at this batch)."""
     try:
@@ -135,6 +146,7 @@ class GpuRun:
         self.skipped: list[Skipped] = []
         self.reference: dict[str, np.ndarray | str] = {}
         self.models: dict[str, nn.Module] = {}
+        self.broken: str | None = None  # why this process can no longer use the GPU (then only child processes measure)
 
     def left(self) -> float:
         """Seconds of the budget left."""
@@ -175,6 +187,9 @@ class GpuRun:
 
         label = mode.label(name, ska)
         needed = self.plan.settings.warmup_s + self.plan.settings.min_time_s + OVERHEAD_S
+        if self.broken:
+            self.skip(label, self.broken)
+            return
         if self.left() < needed:
             self.skip(label, f"over the time budget: {self.left():.0f} s left of {self.plan.budget_s:.0f} s, about {needed:.0f} s needed")
             return
@@ -195,6 +210,7 @@ class GpuRun:
             if not isinstance(exc, LsnetError):
                 traceback.print_exc()
             self.skip(label, first_line(exc))
+            self.broken = context_lost(self.plan.device, label)
         finally:
             if candidate is not None:
                 candidate.runner.close()
@@ -343,8 +359,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--models", default="lsnet_t,lsnet_s,lsnet_b")
     parser.add_argument("--batch", type=int, default=None, help="protocol batch (default: the paper's 2048 on GPU, 16 on CPU)")
     parser.add_argument("--img-size", type=int, default=224)
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per configuration (paper: 5)")
-    parser.add_argument("--min-time", type=float, default=2.0, help="timed seconds per configuration (paper: 10)")
+    parser.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds per configuration (paper: 5)")
+    parser.add_argument("--min-time", type=float, default=1.5, help="timed seconds per configuration (paper: 10)")
     parser.add_argument("--budget-s", type=float, default=200.0, help="seconds for the whole measurement")
     parser.add_argument("--compile-timeout", type=float, default=120.0, help="time limit of each torch.compile child process")
     parser.add_argument("--tests-junit", type=Path, default=None, help="pytest JUnit XML of the gpu tests, summarized in the results")

@@ -40,14 +40,16 @@ run() {
   fi
   "$python" -c 'import lsnet, torch, numpy; print("lsnet from", lsnet.__file__, "| torch", torch.__version__, "numpy", numpy.__version__, "(unchanged)")'
 
-  # 2. the gpu-marked tests (the files that declare any), at most 150 s and 100 s per test
-  local files
+  # 2. the gpu-marked tests (the files that declare any), at most 150 s and 100 s per test; on a GPU in
+  #    4 pytest-xdist workers when it is installed (Triton compiles each kernel variant on the CPU first)
+  local files workers=()
   files=$(grep -l "mark.gpu" tests/test_*.py | tr '\n' ' ')
-  say "gpu tests: $files"
+  "$python" -c 'import xdist, torch; assert torch.cuda.is_available()' 2>/dev/null && workers=(-n 4)
+  say "gpu tests: $files${workers[*]:+(${workers[*]})}"
   rm -f "$out/gpu_tests.xml"
   # shellcheck disable=SC2086
   timeout -k 5 "$(( $(left) < 150 ? $(left) / 2 : 150 ))" "$python" -m pytest -q -p no:cacheprovider -m gpu --timeout 100 \
-    --junitxml "$out/gpu_tests.xml" $files
+    "${workers[@]}" --junitxml "$out/gpu_tests.xml" $files
   say "gpu tests exit status $?"
 
   # 3. the measurement, in what is left (20 s kept for writing and exiting)

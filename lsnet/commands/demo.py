@@ -1,5 +1,6 @@
 """``lsnet demo``: export lsnet_t to ONNX, prove parity, and time PyTorch vs ONNX Runtime on this CPU."""
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -14,19 +15,14 @@ def demo(
     rounds: int = typer.Option(5, "--rounds", help="Interleaved timing rounds."),
     min_time: float = typer.Option(3.0, "--min-time", help="Timed seconds per runtime, over all rounds."),
 ) -> None:
-    """Export lsnet_t to ONNX, validate it, and compare PyTorch eager with ONNX Runtime at batch 1. Offline."""
+    """Export lsnet_t to ONNX, validate it, and compare PyTorch eager with ONNX Runtime at batch 1. No model download needed."""
     from lsnet.bench.commands import run_sweep
     from lsnet.bench.harness import Settings
-    from lsnet.bench.report import markdown_table
+    from lsnet.bench.report import markdown_table, terminal_table
     from lsnet.bench.targets import open_targets
     from lsnet.export import export
     from lsnet.export.validate import format_report
 
-    if weights is None:
-        typer.secho(
-            "WARNING: no --weights given: the demo uses randomly initialised lsnet_t weights. Parity and speed are "
-            "real; its predictions are meaningless.", fg=typer.colors.YELLOW, err=True,
-        )
     threads = threads or os.cpu_count() or 1
     target = out / f"{DEMO_MODEL}.onnx"
     typer.echo(f"1/3 exporting {DEMO_MODEL} to {target} ...")
@@ -38,5 +34,5 @@ def demo(
     candidates = open_targets([pytorch_target, str(target)], "cpu", threads=threads)
     settings = Settings(warmup_s=1.0, warmup_iters=5, min_time_s=min_time, rounds=rounds)
     doc = run_sweep(candidates, [1], "cpu", threads, settings, quiet=True)
-    typer.echo(markdown_table([doc]))
+    typer.echo(terminal_table([doc]) if sys.stdout.isatty() else markdown_table([doc]))
     typer.echo(f"artifact: {result.path}  sidecar: {result.sidecar}")

@@ -15,7 +15,7 @@ from lsnet.deps import try_import
 ONNX_HINT = 'pip install "lsnet[onnx]"'
 TRT_HINT = 'pip install "lsnet[trt]" (needs an NVIDIA GPU, driver and CUDA; the tensorrt wheels fetch NVIDIA\'s libraries)'
 COREML_HINT = 'pip install "lsnet[coreml]"'
-TRITON_HINT = 'pip install "lsnet[triton]"'
+TRITON_HINT = 'pip install "lsnet[triton-kernel]"'
 OPENVINO_HINT = 'pip install "lsnet[openvino]"'
 LITERT_HINT = 'pip install "lsnet[litert]"'
 EXECUTORCH_HINT = 'pip install "lsnet[executorch]"'

@@ -1,4 +1,6 @@
 """``lsnet export`` (generic over the format table) and ``lsnet validate``."""
+import shlex
+import time
 from pathlib import Path
 
 import typer
@@ -8,7 +10,7 @@ from lsnet.commands.options import ImgSizeOption, LabelsOption, NumClassesOption
 
 def export(
     name: str = typer.Argument(..., help="Model name, e.g. lsnet_t."),
-    format: str = typer.Option("onnx", "--format", "-f", help="onnx, trt, coreml, triton or openvino (aliases accepted)."),
+    format: str = typer.Option("onnx", "--format", "-f", help="onnx, trt, coreml, triton, openvino, litert or executorch (aliases accepted)."),
     weights: Path | None = typer.Option(None, "--weights", help="Checkpoint (.pth/.safetensors); random init if omitted."),
     num_classes: int | None = NumClassesOption,
     random_head: bool = RandomHeadOption,
@@ -43,23 +45,37 @@ def export(
     deployment_target: str = typer.Option("iOS16", "--deployment-target", help="Core ML minimum deployment target."),
     max_batch: int = typer.Option(32, "--max-batch", help="Triton max_batch_size."),
     instances: int = typer.Option(1, "--instances", help="Triton instance count."),
-    backend: str = typer.Option("onnxruntime", "--backend", help="Triton backend."),
+    backend: str = typer.Option("onnxruntime", "--backend", help="Triton backend: onnxruntime, onnxruntime-gpu or tensorrt."),
+    model_name: str | None = typer.Option(None, "--model-name", help="Triton model folder (default: the model name)."),
+    version: int | None = typer.Option(None, "--version", help="Triton model version to add or replace (default: the next free one)."),
     no_validate: bool = typer.Option(False, "--no-validate", help="Skip the parity check against PyTorch."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Output path (default: <name>[_fp16|_int8]<suffix>)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o",
+        help="Output file, or a folder to write <name>[_fp16|_int8]<suffix> into (default: the current folder);"
+        " for triton the model repository folder (default: model_repository).",
+    ),
 ) -> None:
     """Export a model, check parity with PyTorch, and publish the artifact with its JSON sidecar."""
+    from lsnet.commands.stage_display import stage_display
     from lsnet.export import export as run_export
+    from lsnet.export.progress import reporting
 
-    result = run_export(
-        name, format,
-        weights=weights, num_classes=num_classes, random_head=random_head, labels=labels, img_size=parse_size(img_size), batch=batch, dynamic_batch=dynamic_batch, opset=opset,
-        ska=ska, half=half, int8=int8, calib=calib, int8_threshold=int8_threshold, simplify=simplify,
-        eval_folder=eval_folder, max_accuracy_drop=max_accuracy_drop,
-        rewrites=rewrites, baseline=baseline, batch_range=batch_range.split(",") if batch_range else None, workspace_gb=workspace_gb,
-        timing_cache=timing_cache, deployment_target=deployment_target, max_batch=max_batch,
-        instances=instances, backend=backend, validate=not no_validate, output=output,
+    started = time.perf_counter()
+    with stage_display() as display, reporting(display):
+        result = run_export(
+            name, format,
+            weights=weights, num_classes=num_classes, random_head=random_head, labels=labels,
+            img_size=parse_size(img_size), batch=batch, dynamic_batch=dynamic_batch, opset=opset,
+            ska=ska, half=half, int8=int8, calib=calib, int8_threshold=int8_threshold, simplify=simplify,
+            rewrites=rewrites, baseline=baseline, batch_range=batch_range.split(",") if batch_range else None,
+            workspace_gb=workspace_gb, timing_cache=timing_cache, deployment_target=deployment_target,
+            max_batch=max_batch, instances=instances, backend=backend, model_name=model_name, version=version,
+            eval_folder=eval_folder, max_accuracy_drop=max_accuracy_drop, validate=not no_validate, output=output,
+        )
+    typer.echo(
+        f"exported {result.path} in {time.perf_counter() - started:.1f} s ({format_size(*result.files)}, {result.format}, "
+        f"{result.metadata['precision']}, SKA {result.metadata['ska']})"
     )
-    typer.echo(f"exported {result.path} ({format_size(*result.files)}, {result.format}, {result.metadata['precision']}, SKA {result.metadata['ska']})")
     if result.parity is None:
         typer.echo("parity: not checked (--no-validate)")
     else:
@@ -82,6 +98,26 @@ def export(
     for note in [*(result.parity.notes if result.parity else []), *result.metadata.get("notes", [])]:
         typer.echo(f"note: {note}")
     typer.echo(f"sidecar: {result.sidecar}")
+    typer.echo("next:")
+    for line in next_commands(result.path, result.format, result.metadata):
+        typer.echo(f"  {line}")
+
+
+def next_commands(path: Path, fmt: str, metadata: dict) -> list[str]:
+    """What to run on a fresh artifact: check, classify, evaluate, measure and serve it (its real path), commented."""
+    quoted = shlex.quote(str(path))
+    device = " --device cuda" if fmt == "trt" or metadata.get("triton", {}).get("backend") == "tensorrt" else ""
+    rows = [
+        (f"lsnet validate {quoted}{device}", "parity with PyTorch again"),
+        (f"lsnet predict {quoted} IMAGE.jpg{device}", "top-5 classes of an image"),
+        (f"lsnet eval {quoted} FOLDER{device}", "top-1/top-5 accuracy on a folder per class"),
+        (f"lsnet bench run {quoted}{device}", "latency and throughput"),
+        (f"lsnet serve {quoted}{device}", "HTTP service on 127.0.0.1:8000"),
+    ]
+    if fmt == "triton":  # path is <repository>/<model>/<version>
+        rows.append((f"tritonserver --model-repository {shlex.quote(str(path.parent.parent))}", "Triton Inference Server"))
+    width = max(len(command) for command, _ in rows)
+    return [f"{command:<{width}}  # {comment}" for command, comment in rows]
 
 
 def format_size(*paths: Path) -> str:
@@ -91,7 +127,9 @@ def format_size(*paths: Path) -> str:
 
 
 def validate(
-    artifact: Path = typer.Argument(..., help="Exported artifact (.onnx, .engine, .mlpackage, ...) with its sidecar."),
+    artifact: Path = typer.Argument(
+        ..., help="Exported artifact (.onnx, .engine, .mlpackage, ...) with its sidecar, or a Triton model folder."
+    ),
     weights: Path | None = typer.Option(None, "--weights", help="Checkpoint to compare with (default: from the sidecar)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:

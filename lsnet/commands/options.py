@@ -10,20 +10,21 @@ RandomHeadOption = typer.Option(
     False, "--random-head", help="Replace a checkpoint head of another class count with a RANDOM one (untrained)."
 )
 LabelsOption = typer.Option(None, "--labels", help="Class names: a text file (one per line) or a JSON list, in head order.")
-ImgSizeOption = typer.Option("224", "--img-size", help="Input size: N or HxW (multiple of 8, at least 64).")
+ImgSizeOption = typer.Option("224", "--img-size", help="Input size: N or HxW (multiple of 8, 64 to 4096).")
 
 
 def parse_size(text: str) -> int | tuple[int, int]:
-    """'224' -> 224, '256x192' -> (256, 192); one clear error otherwise."""
+    """'224' -> 224, '256x192' -> (256, 192), checked like ``create_model`` does; one clear error otherwise."""
+    from lsnet.factory import parse_img_size
+
     parts = text.lower().replace(",", "x").split("x")
     try:
         values = [int(p) for p in parts]
     except ValueError:
         raise InvalidResolutionError(f"--img-size '{text}' is not a size: use N or HxW, e.g. 224 or 256x192.") from None
-    if len(values) == 1:
-        return values[0]
-    if len(values) == 2:
-        return (values[0], values[1])
+    if len(values) in (1, 2):
+        parse_img_size(values[0] if len(values) == 1 else tuple(values))
+        return values[0] if len(values) == 1 else (values[0], values[1])
     raise InvalidResolutionError(f"--img-size '{text}' is not a size: use N or HxW.")
 
 

@@ -8,7 +8,7 @@ from lsnet.ska.registry import check_shapes, register_ska
 
 def _kernels():
     """The Triton kernel module (imports triton; a missing triton gives the install hint)."""
-    require("triton", "triton", "the triton SKA formulation")
+    require("triton", "triton-kernel", "the triton SKA formulation")
     from lsnet.ska import triton_kernel
 
     return triton_kernel

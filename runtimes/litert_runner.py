@@ -1,0 +1,47 @@
+"""LiteRT runner: a ``.tflite`` model in ai-edge-litert's Interpreter (XNNPACK CPU delegate); no timing inside."""
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lsnet.deps import require
+from lsnet.errors import ArtifactError, DeviceUnavailableError
+from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo
+
+
+class LiteRTRunner(Runner):
+    """A .tflite model in the LiteRT interpreter on the CPU. XNNPACK is LiteRT's default CPU delegate and takes
+    every op it supports; ``threads`` sets the interpreter's (and XNNPACK's) thread count."""
+
+    def __init__(self, path: str | Path, device: str = "cpu", *, threads: int | None = None) -> None:
+        from lsnet.runtimes.artifact_metadata import read_sidecar
+
+        interpreter = require("ai_edge_litert.interpreter", "litert", "running LiteRT models")
+        if device != "cpu":
+            raise DeviceUnavailableError(f"the LiteRT runner runs on the CPU only, not '{device}'; use --device cpu.")
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ArtifactError(f"LiteRT model not found: {self.path}; pass the path of an exported .tflite file.")
+        try:
+            self.interpreter = interpreter.Interpreter(model_path=str(self.path), num_threads=threads)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ArtifactError(f"LiteRT cannot load {self.path} ({str(exc).splitlines()[0][:200]}); re-export it with lsnet export.") from exc
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        batch, channels, height, width = (int(d) for d in self.input["shape"])
+        self.input_spec = InputSpec(name=self.input["name"], shape=(batch, channels, height, width),
+                                    dtype=np.dtype(self.input["dtype"]).name)
+        metadata = read_sidecar(self.path)
+        self.info = RunnerInfo(runtime="litert", device=device, precision=metadata.get("precision", "fp32"),
+                               metadata={**metadata, "threads": threads})
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """Run one float batch and return float32 logits."""
+        self.input_spec.check_batch(batch.shape[0])
+        self.interpreter.set_tensor(self.input["index"], np.ascontiguousarray(batch, dtype=self.input_spec.dtype))
+        self.interpreter.invoke()
+        return np.array(self.interpreter.get_tensor(self.output["index"]), dtype=np.float32)
+
+    def close(self) -> None:
+        self.interpreter = None
