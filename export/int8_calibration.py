@@ -17,8 +17,6 @@ SYNTHETIC_CALIBRATION_SEED = 20250
 HELDOUT_SEED = 777
 HELDOUT_IMAGES = 32
 HOLDOUT_EVERY = 5  # every 5th folder image is held out of calibration: the INT8 gate judges those
-# enough images that the held-out part is a case whose top-1 agreement is judged (Thresholds.top1_min_batch)
-MIN_FOLDER_IMAGES = THRESHOLDS["int8"].top1_min_batch * HOLDOUT_EVERY
 
 
 @dataclass
@@ -41,6 +39,11 @@ class CalibrationData:
             "gated": self.gated,
             "notes": self.notes,
         }
+
+
+def min_folder_images() -> int:
+    """Enough folder images that the held-out part is a case whose top-1 agreement is judged (``top1_min_batch``)."""
+    return THRESHOLDS["int8"].top1_min_batch * HOLDOUT_EVERY
 
 
 def calibration_data(calib: str | None, cfg: Any) -> CalibrationData:
@@ -74,9 +77,10 @@ def calibration_data(calib: str | None, cfg: Any) -> CalibrationData:
     if len(files) > MAX_CALIBRATION_IMAGES:
         notes.append(f"{len(files)} images found; the first {MAX_CALIBRATION_IMAGES} (sorted by path) are used")
         files = files[:MAX_CALIBRATION_IMAGES]
-    if len(files) < MIN_FOLDER_IMAGES:
+    minimum = min_folder_images()
+    if len(files) < minimum:
         raise UnknownOptionError(
-            f"--calib folder {folder} holds {len(files)} images; INT8 needs at least {MIN_FOLDER_IMAGES}"
+            f"--calib folder {folder} holds {len(files)} images; INT8 needs at least {minimum}"
             f" (every {HOLDOUT_EVERY}th is held out to judge accuracy): add images, a few hundred work best."
         )
     arrays = load_folder(files, cfg)

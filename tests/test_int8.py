@@ -63,7 +63,6 @@ def test_export_refuses_below_the_threshold_and_leaves_nothing(lsnet_t_checkpoin
     calib = tmp_path / "noise"
     noise_images(calib, 80)
     out = tmp_path / "out" / "lsnet_t_int8.onnx"
-    out.parent.mkdir()
     workdir = tmp_path / "cwd"
     workdir.mkdir()
     monkeypatch.chdir(workdir)  # ORT's helpers must not drop files into the working directory either
