@@ -76,7 +76,7 @@ def emit(doc: dict[str, Any], out: Optional[Path], csv_path: Optional[Path], plo
     from lsnet.bench import report, results
 
     text = report.render([(out, doc)])
-    typer.echo(report.terminal_table([doc]) if sys.stdout.isatty() else text)
+    typer.echo(report.render([(out, doc)], table=report.terminal_table) if sys.stdout.isatty() else text)
     if out:
         results.write(doc, out)
         write_text(out.with_suffix(".md"), text)
@@ -371,7 +371,7 @@ def _relative(path: Path, base: Path) -> str:
 
 @app.command("import")
 def import_command(
-    file: Path = typer.Argument(..., help="Results JSON from the Swift benchmark (iPhone/Mac) or another machine."),
+    file: Path = typer.Argument(..., help="Results JSON (Swift benchmark, another machine), a LiteRT benchmark_model log or ExecuTorch benchmark_results.json."),
     device_name: Optional[str] = typer.Option(None, "--device-name", help="Human device name, e.g. 'iPhone 15 Pro'."),
     out: Path = typer.Option(Path("bench/results"), "--out", help="Folder to copy the accepted file into."),
 ) -> None:

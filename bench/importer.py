@@ -1,4 +1,5 @@
-"""``lsnet bench import``: accept results measured elsewhere (iPhone/Mac Swift benchmark, other machines)."""
+"""``lsnet bench import``: accept results measured elsewhere (iPhone/Mac Swift benchmark, other machines, and
+Android: LiteRT ``benchmark_model`` logs and ExecuTorch benchmark-app JSON, see bench/android.py)."""
 import re
 from pathlib import Path
 
@@ -15,9 +16,13 @@ def import_results(path: Path, out_dir: Path, device_name: str | None = None) ->
 
     ``device_name`` replaces ``environment.machine`` (e.g. 'iPhone 15 Pro' when the file says 'iPhone16,1').
     """
-    doc = results.read(Path(path))
+    from lsnet.bench.android import parse_android
+
+    doc = parse_android(Path(path), device_name) if Path(path).is_file() else None
+    if doc is None:
+        doc = results.read(Path(path))
     env = doc["environment"]
-    if device_name:
+    if device_name and env["machine"] != device_name:
         env.setdefault("reported_machine", env["machine"])
         env["machine"] = device_name
     env.setdefault("source", "imported")

@@ -1,6 +1,7 @@
-"""Tables from results files: markdown for the terminal and docs, CSV, and the peer ratio checks."""
+"""Tables from results files: markdown for docs, a narrow table for terminals, CSV, and the peer ratio checks."""
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -200,8 +201,9 @@ def source_line(path: Path | None, doc: dict[str, Any]) -> str:
     return f"- `{name}`: {env['machine']}, {env['os']}, {env.get('source', 'lsnet bench')}, {doc['created']} (protocol {doc['settings'].get('protocol', 'lsnet')})"
 
 
-def render(docs: list[tuple[Path | None, dict[str, Any]]], command: str | None = None) -> str:
-    """The full markdown report: provenance, one merged table, peer ratios and paper claims."""
+def render(docs: list[tuple[Path | None, dict[str, Any]]], command: str | None = None,
+           table: Callable[[list[dict[str, Any]]], str] | None = None) -> str:
+    """The full markdown report: provenance, one merged table (``table``, default markdown), peer ratios and paper claims."""
     parts = []
     if command:
         parts += [
@@ -216,7 +218,7 @@ def render(docs: list[tuple[Path | None, dict[str, Any]]], command: str | None =
             " was given a labelled folder (`lsnet bench --eval`). Method: docs/bench.md.",
             "",
         ]
-    parts.append(markdown_table([d for _, d in docs if d["rows"]]))
+    parts.append((table or markdown_table)([d for _, d in docs if d["rows"]]))
     for path, doc in docs:
         lines = peer_ratio_lines(doc)
         if lines:

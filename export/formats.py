@@ -131,6 +131,18 @@ FORMATS: dict[str, Format] = {
             requires=("litert_torch", "ai_edge_litert"),
             default_ska="conv_im2col",  # one XNNPACK delegate node for the whole graph (export/litert_exporter.py)
         ),
+        Format(
+            name="executorch",
+            aliases=("pte", "et", "xnnpack"),
+            suffix=".pte",
+            exporter="lsnet.export.executorch_exporter:export_executorch",
+            validator="lsnet.export.validate:validate_with_runner",
+            options=COMMON_OPTIONS - {"dynamic_batch", "half"},  # fixed batch, FP32 (export/executorch_exporter.py)
+            extra="executorch",
+            description="ExecuTorch program (.pte) with the XNNPACK delegate for Android/iOS/embedded CPUs",
+            requires=("executorch.exir",),
+            default_ska="conv_im2col",  # SKA gather as a convolution, which XNNPACK takes
+        ),
     )
 }
 

@@ -3,8 +3,8 @@
 Why from ONNX and which SKA: OpenVINO reads the default ONNX export unchanged (dynamic batch kept),
 so the IR inherits its checks (rank <= 4, simplified graph) and its exact layout rewrites. The
 ``conv_im2col`` SKA becomes plain convolutions that OpenVINO's CPU plugin fuses; the ``shift`` SKA
-(slices and adds) was about 1.2x slower in an interleaved single-thread run on this machine, and the
-rewrites made no difference to OpenVINO, so the ONNX default is kept. FP16 (``--half``) stores the
+(slices and adds) was slower in a short interleaved single-thread check on this machine, and the
+rewrites made no clear difference to OpenVINO, so the ONNX default is kept. FP16 (``--half``) stores the
 weights in FP16 (``compress_to_fp16``); the CPU plugin still computes in FP32, GPUs and NPUs in FP16.
 """
 import copy

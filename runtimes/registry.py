@@ -19,6 +19,7 @@ RUNNERS: dict[str, str] = {
     ".mlmodel": "lsnet.runtimes.coreml_runner:CoreMLRunner",
     ".xml": "lsnet.runtimes.openvino_runner:OpenVINORunner",
     ".tflite": "lsnet.runtimes.litert_runner:LiteRTRunner",
+    ".pte": "lsnet.runtimes.executorch_runner:ExecuTorchRunner",
     ".pth": "lsnet.runtimes.torch_runner:TorchRunner",
     ".pt": "lsnet.runtimes.torch_runner:TorchRunner",
     ".safetensors": "lsnet.runtimes.torch_runner:TorchRunner",

@@ -36,8 +36,8 @@ def test_heldout_top1_within_one_point_of_pytorch(fmt, precision, trained, pytor
     weights, labels, heldout = trained
     if precision == "fp16" and "half" not in resolve_format(fmt).options:
         pytest.skip(f"{fmt} has no FP16 export")
-    result = export("lsnet_t", fmt, weights=weights, labels=labels, half=precision == "fp16",
-                    output=tmp_path / f"trained{SUFFIX[fmt]}")
+    half = {"half": True} if precision == "fp16" else {}
+    result = export("lsnet_t", fmt, weights=weights, labels=labels, output=tmp_path / f"trained{SUFFIX[fmt]}", **half)
     assert result.metadata["num_classes"] == 10
     measured = evaluate(result.path, heldout, batch=50)
     assert measured.images == 300 and measured.matched_by == "name"

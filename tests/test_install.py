@@ -1,5 +1,6 @@
 """Packaging: a non-editable install puts everything under ``lsnet`` and the console script works anywhere."""
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -14,9 +15,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """A wheel built from a clean copy of the checkout (a stale build/ folder would leak old files into it)."""
     out = tmp_path_factory.mktemp("wheel")
+    source = tmp_path_factory.mktemp("source") / "lsnet"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", ".venv", "venv", "__pycache__", ".pytest_cache", ".hypothesis"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
         check=True, capture_output=True, text=True, timeout=600,
     )
     return next(out.glob("lsnet-*.whl"))

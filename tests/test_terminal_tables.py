@@ -1,5 +1,5 @@
 """Benchmark tables on a terminal: eight narrow columns and the ratio explained; files keep every column."""
-from lsnet.bench.report import RATIO_NOTE, markdown_table, terminal_table
+from lsnet.bench.report import RATIO_NOTE, markdown_table, render, terminal_table
 
 
 def results_doc() -> dict:
@@ -33,3 +33,8 @@ def test_files_keep_the_full_table():
     header = markdown_table([results_doc()]).splitlines()[0]
     for column in ("Machine", "p99 ms", "std ms", "peak MiB", "x first"):
         assert column in header
+
+
+def test_terminal_report_keeps_the_notes_below_the_table():
+    text = render([(None, results_doc())], table=terminal_table)
+    assert text.startswith("target ") and RATIO_NOTE in text and "| Machine |" not in text

@@ -1,0 +1,168 @@
+"""CPU runtime shoot-out: LSNet and peers in every installed runtime (ONNX Runtime, OpenVINO, LiteRT/XNNPACK,
+ExecuTorch/XNNPACK), one interleaved run with the ``lsnet bench`` harness, same thread count for all.
+
+    python -m lsnet.bench.edge_runtimes --models lsnet_t,lsnet_s --batches 1,8 --threads 2 --min-time 20 --rounds 10 \\
+        --out bench/results/edge_runtimes_cpu.json
+
+LSNet goes through ``lsnet export`` with each format's default (parity-checked; seeded random init, latency does
+not depend on the weight values). LSNet's ONNX (and the OpenVINO IR made from it) carries our ONNX Runtime layout
+rewrites; peers (timm, ``pip install "lsnet[peers]"``; left out with a note where timm cannot be imported) get the
+generic path of each runtime: timm model -> the same exporter hooks, no rewrites. LiteRT and ExecuTorch programs
+have a fixed batch, so they are exported once per batch size; each is measured at its own batch only.
+"""
+import argparse
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+RUNTIMES = {"onnx": ".onnx", "openvino": ".xml", "litert": ".tflite", "executorch": ".pte"}
+FIXED_BATCH = ("litert", "executorch")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options (``argv`` None: sys.argv)."""
+    from lsnet.bench.commands import add_sweep_options
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="lsnet_t,lsnet_s", help="LSNet variants")
+    parser.add_argument("--peers", default="mobilenetv3_large_100,efficientvit_m4", help="timm peers ('' for none)")
+    parser.add_argument("--runtimes", default=",".join(RUNTIMES), help=f"subset of {', '.join(RUNTIMES)}")
+    parser.add_argument("--folder", type=Path, default=None, help="keep the exports here (reused when present)")
+    add_sweep_options(parser, "1,8", "edge_runtimes")
+    return parser.parse_args(argv)
+
+
+def installed_runtimes(wanted: list[str]) -> list[str]:
+    """The wanted runtimes whose extra is installed; the others are logged and left out."""
+    from lsnet.export.api import check_requirements
+    from lsnet.export.formats import resolve_format
+    from lsnet.errors import MissingDependencyError
+
+    found = []
+    for name in wanted:
+        try:
+            check_requirements(resolve_format(name))
+            found.append(name)
+        except MissingDependencyError as exc:
+            log.warning("leaving out %s: %s", name, exc)
+    return found
+
+
+def lsnet_exports(model: str, runtime: str, batches: list[int], folder: Path) -> list[Path]:
+    """``lsnet export`` of ``model`` for ``runtime``: one dynamic-batch artifact, or one per batch."""
+    from lsnet.export import export
+
+    suffix = RUNTIMES[runtime]
+    if runtime not in FIXED_BATCH:
+        path = folder / f"{model}{suffix}"
+        return [path if path.is_file() else export(model, runtime, output=path).path]
+    paths = []
+    for batch in batches:
+        path = folder / f"{model}_b{batch}{suffix}"
+        paths.append(path if path.is_file() else export(model, runtime, batch=batch, output=path).path)
+    return paths
+
+
+def peer_exports(name: str, runtime: str, batches: list[int], folder: Path) -> list[Path]:
+    """The generic path of ``runtime`` for a timm peer: ONNX as bench/peers.py writes it, the IR converted from that
+    ONNX, LiteRT/ExecuTorch through the same exporter hooks as LSNet (without parity: the peer has no reference)."""
+    from lsnet.bench.peers import build_peer, export_peer
+    from lsnet.export.artifact import staged, write_json_atomic
+    from lsnet.export.options import ExportOptions
+    from lsnet.runtimes.artifact_metadata import read_sidecar, sidecar_path
+
+    onnx = folder / f"{name}.onnx"
+    if not onnx.is_file():
+        export_peer(name, folder)
+    if runtime == "onnx":
+        return [onnx]
+    if runtime == "openvino":
+        return [_onnx_to_openvino(onnx, folder / f"{name}.xml")]
+    from lsnet.export.executorch_exporter import export_executorch
+    from lsnet.export.litert_exporter import export_litert
+
+    hooks: dict[str, Callable[..., dict[str, Any]]] = {"litert": export_litert, "executorch": export_executorch}
+    paths = []
+    for batch in batches:
+        path = folder / f"{name}_b{batch}{RUNTIMES[runtime]}"
+        if not path.is_file():
+            meta = {**read_sidecar(onnx), "format": runtime, "batch": batch, "dynamic_batch": False}
+            meta["input"] = {**meta["input"], "shape": [batch, *meta["input"]["shape"][1:]]}
+            with staged(path) as temp:
+                meta.update(hooks[runtime](build_peer(name, 224), ExportOptions(batch=batch, dynamic_batch=False), temp))
+            write_json_atomic(sidecar_path(path), meta)
+        paths.append(path)
+    return paths
+
+
+def _onnx_to_openvino(onnx: Path, xml: Path) -> Path:
+    """An OpenVINO IR converted from ``onnx`` (no rewrites), with the ONNX sidecar marked as OpenVINO."""
+    import openvino as ov
+
+    from lsnet.export.artifact import staged_files, write_json_atomic
+    from lsnet.runtimes.artifact_metadata import read_sidecar, sidecar_path
+
+    if not xml.is_file():
+        with staged_files(xml, (".bin",)) as temp:
+            ov.save_model(ov.convert_model(str(onnx)), str(temp))
+        write_json_atomic(sidecar_path(xml), {**read_sidecar(onnx), "format": "openvino"})
+    return xml
+
+
+def peers_available(names: list[str]) -> list[str]:
+    """The peers timm can build here; none (with a warning) when timm or torchvision cannot be imported."""
+    from lsnet.deps import try_import
+
+    if not names:
+        return []
+    timm, why = try_import("timm")
+    if timm is None:
+        log.warning("leaving out the peers %s: timm %s (pip install \"lsnet[peers]\")", ", ".join(names), why)
+        return []
+    return names
+
+
+def export_targets(args: argparse.Namespace, folder: Path) -> list[str]:
+    """Every artifact of the shoot-out, runtime-major so one runtime's rows sit together."""
+    from lsnet.bench.commands import parse_int_list
+
+    batches = parse_int_list(args.batches, "--batches")
+    runtimes = installed_runtimes([r.strip() for r in args.runtimes.split(",") if r.strip()])
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    peers = peers_available([p.strip() for p in args.peers.split(",") if p.strip()])
+    paths: list[Path] = []
+    for runtime in runtimes:
+        for model in models:
+            paths += lsnet_exports(model, runtime, batches, folder)
+        for peer in peers:
+            paths += peer_exports(peer, runtime, batches, folder)
+    return [str(p) for p in paths]
+
+
+def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """Export into ``folder`` and measure with the harness; the results document."""
+    from lsnet.bench.commands import sweep_artifacts
+
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = sweep_artifacts(lambda: export_targets(args, folder), args, "bench/edge_runtimes.py")
+    doc["settings"].setdefault("notes", []).append(
+        "LSNet's ONNX and the OpenVINO IR made from it carry lsnet's ONNX Runtime layout rewrites; peers get each"
+        " runtime's generic path. LiteRT/ExecuTorch programs have a fixed batch: one per batch size."
+    )
+    return doc
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Run the shoot-out, print the table and write the results; returns the results path."""
+    from lsnet.bench.commands import export_measure_emit
+
+    args = parse_args(argv)
+    return export_measure_emit(benchmark, args, "edge_runtimes", args.folder)
+
+
+if __name__ == "__main__":
+    from lsnet.bench.commands import run_script
+
+    run_script(main)
