@@ -2,7 +2,8 @@
 
 The top-level folders ``lsnet/``, ``export/``, ``runtimes/``, ``bench/`` and ``serve/`` become the
 packages ``lsnet``, ``lsnet.export``, ``lsnet.runtimes``, ``lsnet.bench`` and ``lsnet.serve`` (with all
-their subpackages). The same ``package_dir`` map serves wheels and editable installs
+their subpackages). The top-level ``cli.py`` is ``lsnet.cli``: ``lsnet/cli.py`` is a symlink to it,
+which the wheel build copies as a file. The same ``package_dir`` map serves wheels and editable installs
 (setuptools' editable finder maps each name to its folder), so nothing else lands at the
 top level of site-packages and no import path is patched at run time.
 """

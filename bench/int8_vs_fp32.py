@@ -1,17 +1,23 @@
-"""FP32 vs INT8 ONNX Runtime latency on this CPU: export both artifacts, then time them with the ``lsnet bench`` harness.
+"""FP32 vs INT8 ONNX Runtime latency on this CPU, beside a peer quantized the same way, in one interleaved run.
 
-    PYTHONPATH=. python bench/int8_vs_fp32.py --model lsnet_t --batches 1,8 --min-time 10 --rounds 10
+    PYTHONPATH=. python bench/int8_vs_fp32.py --model lsnet_t --weights W.pth --labels L.txt --calib CALIB/ --eval HELDOUT/ \\
+        --peer-onnx artifacts/peers/mobilenetv3_large_100.onnx --batches 1,8 --min-time 10 --rounds 10
 
-Exports ``<model>_224.onnx`` and ``<model>_224_int8.onnx`` and runs them exactly as
-``lsnet bench <model>_224.onnx <model>_224_int8.onnx --batch 1,8 ...`` would (interleaved rounds, ratios vs
-FP32, markdown table). Writes bench/results/int8_vs_fp32_<host>_<date>.json (schema lsnet-bench/1) and the
-table beside it as .md.
+Exports ``<model>_224.onnx`` and ``<model>_224_int8.onnx`` (with ``--eval``, both measure held-out accuracy),
+quantizes the peer's FP32 ONNX (made by ``python -m lsnet.bench.peers``) exactly like our INT8 export, and
+times all of them exactly as ``lsnet bench A B C D --batch 1,8 ...`` would (interleaved rounds). Every INT8 row
+records its quantization, its held-out accuracy (where measured) and ``int8_over_fp32``: its p50 over the
+same model's FP32 p50 at that batch. Writes bench/results/int8_vs_fp32_<host>_<date>.json (schema
+lsnet-bench/1) and the table beside it as .md.
 """
 import argparse
 from pathlib import Path
 from typing import Any
 
-INT8_SUMMARY_KEYS = ("method", "kept_float", "calibration")
+from lsnet.errors import UnknownOptionError
+
+ROW_SIDECAR_KEYS = ("accuracy",)
+INT8_SUMMARY_KEYS = ("method", "kept_float", "float_nodes", "calibration", "agreement_with_fp32")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -22,27 +28,55 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_export_options(parser)
     add_sweep_options(parser, "1,8", "int8_vs_fp32")
+    parser.add_argument("--peer-onnx", type=Path, default=None,
+                        help="FP32 ONNX of a peer (python -m lsnet.bench.peers): quantized the same way and timed in the same run")
     parser.add_argument("--artifacts-dir", type=Path, default=None, help="keep the exported artifacts here (reused when present)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.peer_onnx is not None and (args.peer_onnx.suffix != ".onnx" or not args.peer_onnx.is_file()):
+        raise UnknownOptionError(f"--peer-onnx {args.peer_onnx} is not an ONNX file: export one with python -m lsnet.bench.peers --out DIR.")
+    return args
 
 
 def add_int8_summary(candidate: Any) -> None:
-    """Record how an INT8 artifact was quantized (method, float groups, calibration) in its results row."""
-    int8 = candidate.runner.info.metadata.get("int8")
-    if int8:
-        candidate.extra["metadata"]["int8"] = {key: int8.get(key) for key in INT8_SUMMARY_KEYS}
+    """Record how an INT8 artifact was quantized and the held-out accuracy of any artifact in its results row."""
+    info = candidate.runner.info.metadata
+    meta = candidate.extra["metadata"]
+    meta.update({key: info[key] for key in ROW_SIDECAR_KEYS if key in info})
+    if info.get("int8"):
+        meta["int8"] = {key: info["int8"].get(key) for key in INT8_SUMMARY_KEYS if key in info["int8"]}
+
+
+def add_int8_ratios(doc: dict[str, Any]) -> list[str]:
+    """``metadata.int8_over_fp32`` on every INT8 row (p50 over the same model's FP32 p50, same batch); summary lines."""
+    fp32 = {(r["model"], r["batch"]): r for r in doc["rows"] if r["precision"] == "fp32" and r.get("latency_ms")}
+    lines = []
+    for row in doc["rows"]:
+        base = fp32.get((row["model"], row["batch"]))
+        if row["precision"] != "int8" or base is None or not row.get("latency_ms"):
+            continue
+        ratio = row["latency_ms"]["p50"] / base["latency_ms"]["p50"]
+        row["metadata"]["int8_over_fp32"] = round(ratio, 4)
+        lines.append(f"{row['model']} batch {row['batch']}: INT8/FP32 p50 = {ratio:.3f}")
+    return lines
 
 
 def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    """Export FP32 and INT8 into ``folder`` and measure them with the harness; the results document."""
-    from lsnet.bench.artifacts import fp32_and_int8
+    """Export FP32 and INT8 (and quantize the peer) into ``folder`` and measure them with the harness."""
+    from lsnet.bench.artifacts import fp32_and_int8, quantized_peer
     from lsnet.bench.commands import sweep_artifacts
 
-    def export_both() -> list[str]:
-        paths = fp32_and_int8(args.model, args.weights, folder, args.calib, args.img_size)
-        return [str(paths["fp32"]), str(paths["int8"])]
+    def export_all() -> list[str]:
+        options = {key: value for key in ("eval_folder", "labels") if (value := getattr(args, key)) is not None}
+        paths = fp32_and_int8(args.model, args.weights, folder, args.calib, args.img_size, **options)
+        targets = [paths["fp32"], paths["int8"]]
+        if args.peer_onnx:
+            targets += [args.peer_onnx, quantized_peer(args.peer_onnx, folder, args.calib, args.img_size)]
+        return [str(p) for p in targets]
 
-    return sweep_artifacts(export_both, args, "bench/int8_vs_fp32.py", add_int8_summary)
+    doc = sweep_artifacts(export_all, args, "bench/int8_vs_fp32.py", add_int8_summary)
+    for line in add_int8_ratios(doc):
+        print(line)
+    return doc
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -75,14 +75,13 @@ class Server:
             return self.proc.wait()
 
 
-async def run_level(url: str, image: bytes, concurrency: int, requests: int, max_seconds: float) -> dict[str, Any]:
-    """``concurrency`` workers share a budget of ``requests`` (and a deadline); latency (ns) of every answered request."""
-    latencies: list[int] = []
-    statuses: dict[str, int] = {}
+async def closed_loop(url: str, image: bytes, clients: int, seconds: float, requests: int = 10**9) -> dict[str, Any]:
+    """``clients`` concurrent clients posting ``image`` until ``requests`` or ``seconds`` run out; latencies by status."""
+    by_status: dict[str, list[int]] = {}
     budget = iter(range(requests))
-    deadline = time.monotonic() + max_seconds
+    deadline = time.monotonic() + seconds
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def client_loop(client: httpx.AsyncClient) -> None:
         for _ in budget:
             if time.monotonic() > deadline:
                 return
@@ -92,16 +91,22 @@ async def run_level(url: str, image: bytes, concurrency: int, requests: int, max
                 key = str(r.status_code)
             except httpx.HTTPError as exc:
                 key = type(exc).__name__
-            statuses[key] = statuses.get(key, 0) + 1
-            if key == "200":
-                latencies.append(time.perf_counter_ns() - start)
+            by_status.setdefault(key, []).append(time.perf_counter_ns() - start)
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         start = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        await asyncio.gather(*(client_loop(client) for _ in range(clients)))
         elapsed = time.perf_counter() - start
-    return {"latencies": latencies, "statuses": statuses, "elapsed": elapsed}
+    return {"by_status": by_status, "elapsed": elapsed}
+
+
+async def run_level(url: str, image: bytes, concurrency: int, requests: int, max_seconds: float) -> dict[str, Any]:
+    """``concurrency`` clients share a budget of ``requests`` (and a deadline); latency (ns) of every answered request."""
+    result = await closed_loop(url, image, concurrency, max_seconds, requests)
+    by_status = result["by_status"]
+    return {"latencies": by_status.get("200", []), "statuses": {k: len(v) for k, v in by_status.items()},
+            "elapsed": result["elapsed"]}
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:

@@ -19,33 +19,7 @@ from typing import Any
 
 import httpx
 
-from lsnet.bench.loadtest import Server, environment, test_image
-
-
-async def closed_loop(url: str, image: bytes, clients: int, seconds: float, requests: int = 10**9) -> dict[str, Any]:
-    """``clients`` concurrent clients posting ``image`` until ``requests`` or ``seconds`` run out; latencies by status."""
-    by_status: dict[str, list[int]] = {}
-    budget = iter(range(requests))
-    deadline = time.monotonic() + seconds
-
-    async def client_loop(client: httpx.AsyncClient) -> None:
-        for _ in budget:
-            if time.monotonic() > deadline:
-                return
-            start = time.perf_counter_ns()
-            try:
-                r = await client.post(f"{url}/predict", content=image, headers={"content-type": "image/jpeg"})
-                key = str(r.status_code)
-            except httpx.HTTPError as exc:
-                key = type(exc).__name__
-            by_status.setdefault(key, []).append(time.perf_counter_ns() - start)
-
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*(client_loop(client) for _ in range(clients)))
-        elapsed = time.perf_counter() - start
-    return {"by_status": by_status, "elapsed": elapsed}
+from lsnet.bench.loadtest import Server, closed_loop, environment, test_image
 
 
 async def trickler(host: str, port: int, interval_s: float, seconds: float) -> float | None:

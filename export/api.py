@@ -93,6 +93,19 @@ def check_target(fmt: Format, target: Path) -> None:
         )
 
 
+def held_out_accuracy(fmt: Format, path: Path, reference: nn.Module, options: ExportOptions) -> dict[str, Any]:
+    """``--eval FOLDER``: the artifact's top-1/top-5 beside PyTorch's (``export.accuracy``); a note where it cannot run here."""
+    from lsnet.errors import DeviceUnavailableError, MissingDependencyError
+    from lsnet.export.accuracy import evaluate_export
+
+    runnable = load_hook(fmt.model_file)(path, options) if fmt.model_file else path
+    try:
+        return evaluate_export(runnable, reference, options, fmt.device)
+    except (DeviceUnavailableError, MissingDependencyError) as exc:
+        log.warning("held-out accuracy not measured: %s", exc)
+        return {"folder": str(options.eval_folder), "measured": False, "reason": str(exc), "passed": True, "failures": []}
+
+
 def output_target(name: str, fmt: Format, options: ExportOptions) -> Path:
     """Where the artifact goes: the format's own placement (Triton: a version folder) or ``place_output``."""
     if fmt.placer:
@@ -155,6 +168,10 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
         "created": timestamp(),
     }
     report: ParityReport | None = None
+    if opts.eval_folder is not None:  # a bad folder fails before any export work
+        from lsnet.export.accuracy import check_eval_folder
+
+        check_eval_folder(reference, opts.eval_folder)
     sidecar = sidecar_path(target)
     with staged_files(target, fmt.companions, load_hook(fmt.publisher) if fmt.publisher else publish) as temp:
         with stage("export", f"{fmt.name}, {opts.precision}"):
@@ -168,6 +185,14 @@ def export(model_or_name: str | nn.Module, format: str = "onnx", **options: Any)
                 raise ParityError(
                     f"{fmt.name} export of {name} failed parity with PyTorch: {report.failures[0]}"
                     f" ({len(report.failures)} check(s) failed); nothing was written to {target}."
+                )
+        if opts.eval_folder is not None:
+            with stage("validate", f"held-out accuracy on {opts.eval_folder}"):
+                metadata["accuracy"] = held_out_accuracy(fmt, temp, reference, opts)
+            if opts.validate and not metadata["accuracy"]["passed"]:
+                raise ParityError(
+                    f"{fmt.name} export of {name} failed the accuracy check on {opts.eval_folder}:"
+                    f" {metadata['accuracy']['failures'][0]}; nothing was written to {target}."
                 )
         with stage("write", str(target)):
             inner_sidecar = load_hook(fmt.embedder)(temp, metadata) if fmt.embedder else None

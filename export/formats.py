@@ -6,6 +6,7 @@ from lsnet.errors import UnknownOptionError
 
 COMMON_OPTIONS = frozenset({
     "weights", "num_classes", "random_head", "labels", "img_size", "ska", "output", "half", "validate", "batch", "dynamic_batch",
+    "eval_folder", "max_accuracy_drop",
 })
 
 
@@ -23,6 +24,7 @@ class Format:
     - ``publisher(temp, target)``: moves the finished temporary artifact into place (optional; default
       ``artifact.publish``, one rename);
     - ``preflight(options)``: checks packages, devices and option combinations before any model is built.
+    - ``model_file(path, options) -> Path``: the file a runner opens, for artifacts that are folders (optional).
     """
 
     name: str
@@ -37,6 +39,8 @@ class Format:
     placer: str | None = None
     publisher: str | None = None
     preflight: str | None = None
+    model_file: str | None = None
+    device: str = "cpu"  # where the artifact runs for --eval
     is_directory: bool = False
     companions: tuple[str, ...] = ()  # suffixes of files written beside the artifact and published with it
     requires: tuple[str, ...] = ()  # modules checked before any export work (missing -> the extra's install hint)
@@ -69,6 +73,7 @@ FORMATS: dict[str, Format] = {
             preflight="lsnet.export.tensorrt_exporter:preflight_tensorrt",
             options=COMMON_OPTIONS | {"opset", "batch_range", "workspace_gb", "timing_cache", "int8", "calib"},
             extra="trt",
+            device="cuda",
             description="serialized TensorRT engine for one GPU architecture and TensorRT version",
         ),
         Format(
@@ -91,6 +96,7 @@ FORMATS: dict[str, Format] = {
             exporter="lsnet.export.triton_repository:export_triton_repository",
             validator="lsnet.export.triton_repository:validate_triton_repository",
             embedder="lsnet.export.triton_repository:embed_triton_metadata",
+            model_file="lsnet.export.triton_repository:repository_model_file",
             preflight="lsnet.export.triton_repository:preflight_triton",
             placer="lsnet.export.triton_repository:place_version",
             publisher="lsnet.export.triton_repository:publish_version",

@@ -21,6 +21,8 @@ class ExportOptions:
     output: Path | None = None
     half: bool | None = None  # None: the format's default precision (Format.default_half)
     validate: bool = True
+    eval_folder: Path | None = None  # labelled folder (one subfolder per class): held-out accuracy in the gate
+    max_accuracy_drop: float = 1.0  # top-1 points an export may lose against its reference on eval_folder
     batch: int | None = None  # fixed batch; None with dynamic_batch
     dynamic_batch: bool = True
     opset: int = 18
@@ -29,7 +31,7 @@ class ExportOptions:
     baseline: bool = False  # the straightforward export kept as a performance baseline
     int8: bool = False
     calib: str | None = None  # image folder or a number of synthetic images
-    int8_threshold: float = 0.9  # minimum top-1 agreement with FP32 for an INT8 export
+    int8_threshold: float = 0.95  # minimum top-1 agreement with FP32 on held-out images for an INT8 export
     batch_range: tuple[int, int, int] | None = None  # (min, opt, max)
     workspace_gb: float = 4.0
     timing_cache: Path | None = None
@@ -45,6 +47,8 @@ class ExportOptions:
             raise ConflictingOptionsError("--half and --int8 cannot be combined: INT8 quantizes the FP32 graph; choose one precision.")
         if self.batch_range is not None:
             self.batch_range = check_batch_range(self.batch_range)
+        if not 0.0 <= self.max_accuracy_drop <= 100.0:
+            raise UnknownOptionError(f"--max-accuracy-drop {self.max_accuracy_drop:g} must be between 0 and 100 (top-1 points).")
 
     @property
     def precision(self) -> str:
@@ -83,7 +87,7 @@ def make_options(fmt: Format, **given: object) -> ExportOptions:
         options.half = fmt.default_half and not options.int8
     if isinstance(options.labels, str):
         options.labels = Path(options.labels)
-    for name in ("weights", "output", "timing_cache"):
+    for name in ("weights", "output", "timing_cache", "eval_folder"):
         value = getattr(options, name)
         if value is not None and not isinstance(value, Path):
             setattr(options, name, Path(value))

@@ -24,14 +24,20 @@ THRESHOLDS: dict[str, Thresholds] = {
     # fp16 (FP32 normalization/softmax islands): lsnet_t with the conformance weights measured max abs err
     # 0.015 on logits of magnitude ~2 and cosine >= 0.999995; these limits leave a 3x margin
     "fp16": Thresholds(atol=0.05, rtol=0.05, min_cosine=0.9995, min_top1=0.9),
-    "int8": Thresholds(atol=float("inf"), rtol=float("inf"), min_cosine=0.98, min_top1=0.9, top1_min_batch=16),
+    # INT8 is judged on top-1 agreement with FP32 on real images the calibration never saw (export/onnx_int8.py);
+    # logit cosine is recorded, not judged: it is not accuracy (trained fixture: cosine 0.94 at 96% top-1
+    # agreement and no top-1 loss, docs/int8.md)
+    "int8": Thresholds(atol=float("inf"), rtol=float("inf"), min_cosine=0.0, min_top1=0.95, top1_min_batch=16),
 }
+# INT8 on synthetic inputs (the generic validator, lsnet validate): proves the graph runs with finite outputs
+# at every batch; agreement there is recorded only, as noise inputs say nothing about accuracy
+INT8_SYNTHETIC = Thresholds(atol=float("inf"), rtol=float("inf"), min_cosine=0.0, min_top1=0.0, top1_min_batch=16)
 
 
 def limits_for(precision: str, int8_threshold: float | None = None) -> Thresholds:
     """``THRESHOLDS[precision]``; for INT8 the top-1 limit is the user's ``--int8-threshold`` when given.
 
-    The same limits gate INT8 against FP32 (at export) and INT8 against PyTorch (generic validator).
+    The INT8 limits gate INT8 against FP32 on held-out real images; synthetic inputs use ``INT8_SYNTHETIC``.
     """
     limits = THRESHOLDS[precision]
     if precision == "int8" and int8_threshold is not None:

@@ -376,6 +376,11 @@ def check_config(config_path: Path, model_file: Path, name: str) -> Any:
     return config
 
 
+def repository_model_file(path: Path, options: ExportOptions) -> Path:
+    """The model file of a staged version folder (what a runner opens)."""
+    return Path(path) / BACKENDS[pick("Triton backend", options.backend, BACKENDS, UnknownOptionError)][2]
+
+
 def validate_triton_repository(path: Path, reference: nn.Module, options: ExportOptions) -> ParityReport:
     """Validator hook on the staged version folder: config checked with Triton's protobuf, then parity of the
     model file through its runner (a TensorRT plan on the GPU, as the TensorRT runner requires)."""

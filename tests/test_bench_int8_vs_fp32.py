@@ -24,6 +24,7 @@ def test_int8_vs_fp32_writes_a_schema_valid_harness_results_file(tmp_path: Path,
         assert (fp32["precision"], int8["precision"]) == ("fp32", "int8")
         assert fp32["ratio_to_first"] == 1.0
         assert int8["ratio_to_first"] == pytest.approx(int8["latency_ms"]["p50"] / fp32["latency_ms"]["p50"])
+        assert int8["metadata"]["int8_over_fp32"] == pytest.approx(int8["ratio_to_first"], abs=1e-4)
         assert int8["metadata"]["int8"]["calibration"]["calibration_images"] == 8
         assert all(r["runtime"] == "onnxruntime" and r["iterations"] >= 2 for r in (fp32, int8))
     assert doc["settings"]["protocol"] == "lsnet" and doc["settings"]["rounds"] == 2 and doc["settings"]["batches"] == [1, 2]
@@ -37,4 +38,13 @@ def test_int8_vs_fp32_bad_batches_fail_before_exporting(tmp_path: Path) -> None:
 
     with pytest.raises(UnknownOptionError, match="--batches '0'"):
         int8_vs_fp32.main(["--batches", "0", "--artifacts-dir", str(tmp_path), "--out", str(tmp_path / "r.json")])
+    assert not any(tmp_path.iterdir())
+
+
+def test_int8_vs_fp32_bad_peer_fails_before_exporting(tmp_path: Path) -> None:
+    from lsnet.bench import int8_vs_fp32
+    from lsnet.errors import UnknownOptionError
+
+    with pytest.raises(UnknownOptionError, match="--peer-onnx .* is not an ONNX file"):
+        int8_vs_fp32.main(["--peer-onnx", str(tmp_path / "missing.onnx"), "--artifacts-dir", str(tmp_path / "a"), "--out", str(tmp_path / "r.json")])
     assert not any(tmp_path.iterdir())

@@ -35,7 +35,7 @@ def test_overload_counts_503s_apart_and_rows_are_schema_valid(tmp_path) -> None:
 
     slow = SlowRunner(TinyRunner(), delay_s=0.05)
     with running_server(app(slow, max_batch=2, queue_size=2)) as (url, _):
-        result = asyncio.run(serve_load.closed_loop(url, loadtest.test_image(), clients=12, seconds=1.5))
+        result = asyncio.run(loadtest.closed_loop(url, loadtest.test_image(), clients=12, seconds=1.5))
     statuses = {k: len(v) for k, v in result["by_status"].items()}
     assert statuses.get("200", 0) > 0 and statuses.get("503", 0) > 0 and set(statuses) <= {"200", "503"}
     (row,) = valid([serve_load.row("tiny", META, 12, result, {})], "overload", tmp_path)

@@ -1,5 +1,6 @@
 """Packaging: a non-editable install puts everything under ``lsnet`` and the console script works anywhere."""
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -14,9 +15,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """A wheel built from a clean copy of the checkout (a stale build/ folder would leak old files into it)."""
     out = tmp_path_factory.mktemp("wheel")
+    source = tmp_path_factory.mktemp("source") / "lsnet"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", ".venv", "venv", "__pycache__", ".pytest_cache", ".hypothesis"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
         check=True, capture_output=True, text=True, timeout=600,
     )
     return next(out.glob("lsnet-*.whl"))
@@ -60,5 +65,8 @@ def test_fresh_venv_console_script_from_any_directory(mode, wheel, tmp_path):
         assert str(fresh_site) in where and str(REPO) not in where
     else:
         assert str(REPO / "lsnet") in where and str(REPO / "lsnet" / "cli.py") in where
+    if mode == "wheel":  # the symlink lsnet/cli.py -> ../cli.py ships as the file itself
+        installed_cli = fresh_site / "lsnet" / "cli.py"
+        assert not installed_cli.is_symlink() and installed_cli.read_text() == (REPO / "cli.py").read_text()
     for forbidden in ("export", "bench", "runtimes", "serve", "cli"):
         assert not (fresh_site / forbidden).exists() and not (fresh_site / f"{forbidden}.py").exists()

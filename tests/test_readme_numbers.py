@@ -76,8 +76,9 @@ SENTENCES = [
      lambda: [p50("cpu_vm_20261123.json", "lsnet_t.onnx") / p50("cpu_vm_20261123.json", "efficientvit_m4.onnx")]),
     (r"\*\*([\d.]+)x MobileNetV3-Large\*\*",
      lambda: [p50("cpu_vm_20261123.json", "lsnet_t.onnx") / p50("cpu_vm_20261123.json", "mobilenetv3_large_100.onnx")]),
-    (r"slower than FP32 on this CPU \(([\d.]+)x at batch 1",
-     lambda: [row("int8_vs_fp32_cpu_vm_20261123.json", "lsnet_t_224_int8.onnx")["ratio_to_first"]]),
+    (r"CPU without VNNI: ([\d.]+)x at batch 1 and ([\d.]+)x at batch 8, against ([\d.]+)x and ([\d.]+)x",
+     lambda: [row("int8_vs_fp32_cpu_vm_20261201.json", target, batch)["metadata"]["int8_over_fp32"]
+              for target in ("lsnet_t_224_int8.onnx", "mobilenetv3_large_100_int8.onnx") for batch in (1, 8)]),
     (r"(\d+) images/s with one client \(p50 ([\d.]+) ms",
      lambda: [row("serve_cpu_vm_20261123.json", "lsnet_t_224.onnx", 1, 1)["throughput_ips"],
               p50("serve_cpu_vm_20261123.json", "lsnet_t_224.onnx", 1, 1)]),

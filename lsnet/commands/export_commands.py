@@ -25,7 +25,15 @@ def export(
     ),
     int8: bool = typer.Option(False, "--int8", help="INT8 quantization (needs --calib)."),
     calib: str | None = typer.Option(None, "--calib", help="Calibration image folder, or a number of synthetic images."),
-    int8_threshold: float = typer.Option(0.9, "--int8-threshold", help="Minimum INT8 top-1 agreement with FP32."),
+    int8_threshold: float = typer.Option(
+        0.95, "--int8-threshold", help="Minimum INT8 top-1 agreement with FP32 on images the calibration never saw."
+    ),
+    eval_folder: Path | None = typer.Option(
+        None, "--eval", help="Labelled folder (one subfolder per class): report held-out accuracy, gate on it."
+    ),
+    max_accuracy_drop: float = typer.Option(
+        1.0, "--max-accuracy-drop", help="Top-1 points the export may lose against PyTorch on --eval."
+    ),
     simplify: bool = typer.Option(True, "--simplify/--no-simplify", help="Simplify the ONNX graph with onnxslim."),
     rewrites: str = typer.Option(
         "all", "--rewrites", help="ONNX Runtime layout rewrites: all, none, or a comma list of squeeze-excite, ls-bn."
@@ -62,7 +70,7 @@ def export(
             rewrites=rewrites, baseline=baseline, batch_range=batch_range.split(",") if batch_range else None,
             workspace_gb=workspace_gb, timing_cache=timing_cache, deployment_target=deployment_target,
             max_batch=max_batch, instances=instances, backend=backend, model_name=model_name, version=version,
-            validate=not no_validate, output=output,
+            eval_folder=eval_folder, max_accuracy_drop=max_accuracy_drop, validate=not no_validate, output=output,
         )
     typer.echo(
         f"exported {result.path} in {time.perf_counter() - started:.1f} s ({format_size(*result.files)}, {result.format}, "
@@ -75,6 +83,17 @@ def export(
         typer.echo(
             f"parity: passed on {len(result.parity.cases)} cases; worst max abs err {worst['max_abs_err']:.3g}, "
             f"cosine {worst['min_cosine']:.7f}, top-1 agreement {worst['min_top1_agreement']:.3f}"
+        )
+    gate = (result.metadata.get("int8") or {}).get("agreement_with_fp32")
+    if gate and gate["cases"]:
+        case = gate["cases"][0]
+        typer.echo(f"INT8 vs FP32 on {case['case']}: top-1 agreement {case['top1_agreement']:.3f}, cosine {case['cosine']:.4f}")
+    accuracy = result.metadata.get("accuracy")
+    if accuracy and accuracy.get("measured", True):
+        typer.echo(
+            f"held-out accuracy ({accuracy['images']} images, {accuracy['folder']}): top-1 {100 * accuracy['top1']:.1f}%"
+            f" (PyTorch {100 * accuracy['reference_top1']:.1f}%), top-5 {100 * accuracy['top5']:.1f}%,"
+            f" top-1 agreement {accuracy['top1_agreement']:.3f}"
         )
     for note in [*(result.parity.notes if result.parity else []), *result.metadata.get("notes", [])]:
         typer.echo(f"note: {note}")
