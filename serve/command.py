@@ -1,26 +1,7 @@
 """``lsnet serve ARTIFACT``: open the artifact in its runner and serve it with uvicorn."""
-import socket
-
 import typer
 
 from lsnet.commands.options import ImgSizeOption, parse_size
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on (host, port), bound before the model loads; one clear line when it is taken."""
-    from lsnet.errors import LsnetError
-
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        # proto must say TCP: asyncio sets TCP_NODELAY only on such sockets, and without it every response
-        # after the first on a keep-alive connection waits ~40 ms for the client's delayed ACK
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((host, port))
-    except OSError as exc:
-        raise LsnetError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host.") from None
-    return sock
 
 
 def serve(
@@ -72,7 +53,7 @@ def serve(
     require("starlette", "serve", "lsnet serve")
     if artifact not in VARIANTS and not Path(artifact).exists():
         raise LsnetError(f"artifact not found: {artifact}. Pass an existing .onnx/.engine/.mlpackage/.pth file or a model name.")
-    from lsnet.serve.workers import WorkerSpec, run_workers, serve_here, threads_per_worker
+    from lsnet.serve.workers import WorkerSpec, bind_socket, run_workers, serve_here, spread_by_kernel, threads_per_worker
 
     options: dict = {}
     if threads_per_worker(workers, threads):
@@ -91,7 +72,7 @@ def serve(
         typer.echo(f"serving {artifact} with Ray Serve on http://{host}:{port} (same routes as lsnet serve)", err=True)
         run_on_ray(spec, ray_settings, host, port)
         return
-    sock = bind_socket(host, port)
+    sock = bind_socket(host, port, reuse_port=workers > 1 and spread_by_kernel())
     try:
         where = f"http://{host}:{port}"
         typer.echo(f"serving {artifact} on {where} with {workers} worker(s) (POST /predict, /v2/models/..., GET /health /metadata /metrics)", err=True)

@@ -111,7 +111,7 @@ def test_listening_socket_is_tcp_with_nodelay():
     """asyncio only sets TCP_NODELAY on IPPROTO_TCP sockets; without it keep-alive responses wait for delayed ACKs."""
     import socket
 
-    from lsnet.serve.command import bind_socket
+    from lsnet.serve.workers import bind_socket
 
     sock = bind_socket("127.0.0.1", 0)
     try:

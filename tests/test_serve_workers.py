@@ -3,6 +3,7 @@ import asyncio
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -67,6 +68,16 @@ def test_two_workers_share_the_port_and_drain_on_sigterm(tmp_path) -> None:
             if r.status_code == 200:
                 seen.add(r.json()["worker"])
         assert seen == {0, 1}
+        # 16 keep-alive connections opened at once are spread over both workers (one shared accept queue gave
+        # 15 of 16 to one worker); the kernel hashes each connection, so both get at least 2 all but ~1/2000 times
+        clients = [httpx.Client(timeout=30) for _ in range(16)]
+        try:
+            with ThreadPoolExecutor(16) as pool:
+                holders = list(pool.map(lambda c: c.get(f"{server.url}/health").json()["worker"], clients))
+        finally:
+            for client in clients:
+                client.close()
+        assert min(holders.count(0), holders.count(1)) >= 2, holders
         r = httpx.post(f"{server.url}/predict", content=image_bytes(3), headers={"content-type": "image/jpeg"}, timeout=60)
         assert r.status_code == 200 and r.json()["model"] == "lsnet_t"
         start = time.monotonic()
