@@ -17,6 +17,7 @@ TABLE_ROWS = {
     "FastViT-T8 (peer)": "fastvit_t8", "RepViT-M1.1 (peer)": "repvit_m1_1",
 }
 TABLE_COLUMNS = ("{}.onnx", "{}_baseline.onnx", "{}@ska=reference")
+EDGE = "edge_runtimes_cpu_vm_20261201.json"
 
 
 def rows(name: str) -> list[dict]:
@@ -37,6 +38,11 @@ def row(name: str, target: str, batch: int = 1, concurrency: int | None = None) 
 def claim(what: str, model: str) -> float:
     doc = json.loads((RESULTS / "claims_cpu_vm_20261123.json").read_text())
     return next(c["measured"] for c in doc["claims"] if c["claim"] == what and c["model"] == model)
+
+
+def edge_ratio(target: str, batch: int) -> float:
+    """p50 of one runtime over ONNX Runtime's in the edge shoot-out (same run, same batch)."""
+    return p50(EDGE, target, batch) / p50(EDGE, "lsnet_t.onnx", batch)
 
 
 def assert_quoted(text: str, value: float) -> None:
@@ -84,6 +90,12 @@ SENTENCES = [
               p50("serve_cpu_vm_20261123.json", "lsnet_t_224.onnx", 1, 1)]),
     (r"([\d.]+) images/s with 16 clients",
      lambda: [row("serve_cpu_vm_20261123.json", "lsnet_t_224.onnx", 1, 16)["throughput_ips"]]),
+    (r"`--workers 2 --threads 1` served ([\d.]+)x the images/s of `--workers 1 --threads 2`",
+     lambda: [row("serve_workers_vm_2026-12-01.json", "lsnet_t.onnx [w2t1]", 1, 16)["ratio_to_first"]]),
+    (r"ran at ([\d.]+)x the p50 latency of ONNX Runtime on our default ONNX at batch 1 \(([\d.]+)x at batch 8\), "
+     r"OpenVINO at ([\d.]+)x, ExecuTorch/XNNPACK at ([\d.]+)x",
+     lambda: [edge_ratio(target, batch) for target, batch in
+              (("lsnet_t_b1.tflite", 1), ("lsnet_t_b8.tflite", 8), ("lsnet_t.xml", 1), ("lsnet_t_b1.pte", 1))]),
     (r"parameters ([\d.]+)/([\d.]+)/([\d.]+) M and MACs ([\d.]+)/([\d.]+)/([\d.]+) G",
      lambda: [claim(what, m) for what in ("params (M)", "MACs (G)") for m in ("lsnet_t", "lsnet_s", "lsnet_b")]),
     (r"batch 16: (\d+)/(\d+)/(\d+) images/s",
