@@ -1,7 +1,7 @@
 """``lsnet serve --ray``: the same app as a Ray Serve deployment on a local Ray instance on loopback.
 
-Ray is heavy (an ~80 MB wheel plus its dependencies), so it is in the ``ray`` extra only, not in ``all``/``test``:
-this test skips where it is not installed (CI), and runs where ``pip install "lsnet[ray]"`` was done.
+Ray is heavy (an ~80 MB wheel plus its dependencies): it is in the ``ray`` and ``test`` extras, not in ``all``. The
+test skips only where Ray is not installed or cannot start.
 """
 import asyncio
 import socket
@@ -12,7 +12,7 @@ import pytest
 from serve_support import image_bytes
 
 pytest.importorskip("starlette")
-ray = pytest.importorskip("ray", reason='Ray is not installed (not in the test extras; pip install "lsnet[ray]")')
+ray = pytest.importorskip("ray", reason='Ray is not installed: pip install "lsnet[ray]"')
 ray_serve = pytest.importorskip("ray.serve", reason='Ray Serve is not installed: pip install "lsnet[ray]"')
 
 
