@@ -1,6 +1,7 @@
 """The runner contract shared by every runtime: open, infer, close. No timing inside runners."""
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,24 @@ class InputSpec:
             raise BatchSizeError(
                 f"batch {batch} is outside this artifact's range {self.min_batch}..{self.max_batch}; rebuild it with a wider range."
             )
+
+
+def artifact_file(path: str | Path, what: str, hint: str) -> Path:
+    """``path`` as a Path; one ArtifactError naming ``what`` and the ``hint`` when no such file exists."""
+    from lsnet.errors import ArtifactError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{what} not found: {path}; {hint}.")
+    return path
+
+
+def require_cpu(device: str, runner: str) -> None:
+    """Refuse any device but the CPU for a CPU-only runner, in one line."""
+    from lsnet.errors import DeviceUnavailableError
+
+    if device != "cpu":
+        raise DeviceUnavailableError(f"the {runner} runner runs on the CPU only, not '{device}'; use --device cpu.")
 
 
 def pad_batch(images: np.ndarray, size: int | None) -> np.ndarray:

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 
 from lsnet.deps import require
-from lsnet.errors import ArtifactError, DeviceUnavailableError
-from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo
+from lsnet.errors import ArtifactError
+from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo, artifact_file, require_cpu
 
 
 class ExecuTorchRunner(Runner):
@@ -16,11 +16,8 @@ class ExecuTorchRunner(Runner):
         from lsnet.runtimes.artifact_metadata import read_sidecar
 
         runtime = require("executorch.runtime", "executorch", "running ExecuTorch programs")
-        if device != "cpu":
-            raise DeviceUnavailableError(f"the ExecuTorch runner runs on the CPU only, not '{device}'; use --device cpu.")
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ArtifactError(f"ExecuTorch program not found: {self.path}; pass the path of an exported .pte file.")
+        require_cpu(device, "ExecuTorch")
+        self.path = artifact_file(path, "ExecuTorch program", "pass the path of an exported .pte file")
         metadata = read_sidecar(self.path)
         if threads:
             from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool

@@ -1,12 +1,11 @@
 """LiteRT runner: a ``.tflite`` model in ai-edge-litert's Interpreter (XNNPACK CPU delegate); no timing inside."""
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from lsnet.deps import require
-from lsnet.errors import ArtifactError, DeviceUnavailableError
-from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo
+from lsnet.errors import ArtifactError
+from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo, artifact_file, require_cpu
 
 
 class LiteRTRunner(Runner):
@@ -17,11 +16,8 @@ class LiteRTRunner(Runner):
         from lsnet.runtimes.artifact_metadata import read_sidecar
 
         interpreter = require("ai_edge_litert.interpreter", "litert", "running LiteRT models")
-        if device != "cpu":
-            raise DeviceUnavailableError(f"the LiteRT runner runs on the CPU only, not '{device}'; use --device cpu.")
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ArtifactError(f"LiteRT model not found: {self.path}; pass the path of an exported .tflite file.")
+        require_cpu(device, "LiteRT")
+        self.path = artifact_file(path, "LiteRT model", "pass the path of an exported .tflite file")
         try:
             self.interpreter = interpreter.Interpreter(model_path=str(self.path), num_threads=threads)
             self.interpreter.allocate_tensors()

@@ -6,7 +6,7 @@ import numpy as np
 
 from lsnet.deps import require
 from lsnet.errors import ArtifactError, DeviceUnavailableError, UnknownOptionError
-from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo
+from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo, artifact_file
 
 GRAPH_OPTIMIZATION_LEVELS = {
     "disable": "ORT_DISABLE_ALL",
@@ -80,9 +80,7 @@ class OnnxRuntimeRunner(Runner):
         from lsnet.runtimes.artifact_metadata import read_sidecar
 
         ort = require("onnxruntime", "onnx", "running ONNX models")
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ArtifactError(f"ONNX model not found: {self.path}; pass the path of an exported .onnx file.")
+        self.path = artifact_file(path, "ONNX model", "pass the path of an exported .onnx file")
         chosen = providers or providers_for(ort, device)
         options = session_options(ort, threads, graph_optimization, spinning, profile_prefix)
         try:

@@ -6,7 +6,7 @@ import numpy as np
 
 from lsnet.deps import require
 from lsnet.errors import ArtifactError, DeviceUnavailableError
-from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo
+from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo, artifact_file
 
 OV_TO_NUMPY = {"f32": "float32", "f16": "float16"}
 
@@ -37,9 +37,7 @@ class OpenVINORunner(Runner):
         from lsnet.runtimes.artifact_metadata import read_sidecar
 
         ov = require("openvino", "openvino", "running OpenVINO models")
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ArtifactError(f"OpenVINO model not found: {self.path}; pass the .xml of an exported model.")
+        self.path = artifact_file(path, "OpenVINO model", "pass the .xml of an exported model")
         if self.path.suffix.lower() == ".xml" and not self.path.with_suffix(".bin").is_file():
             raise ArtifactError(f"{self.path} has no weights file {self.path.with_suffix('.bin').name} beside it; copy both files.")
         core = ov.Core()

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from lsnet.errors import ArtifactError, DeviceUnavailableError
-from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo
+from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo, artifact_file
 
 TRT_TO_TORCH = {"FLOAT": torch.float32, "HALF": torch.float16, "BF16": torch.bfloat16, "INT8": torch.int8,
                 "INT32": torch.int32, "INT64": torch.int64, "BOOL": torch.bool, "UINT8": torch.uint8}
@@ -77,9 +77,7 @@ class TensorRTRunner(Runner):
         from lsnet.runtimes.artifact_metadata import read_sidecar
         from lsnet.runtimes.tensorrt_env import check_engine_compatible, engine_environment, require_tensorrt_gpu
 
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ArtifactError(f"TensorRT engine not found: {self.path}; pass the path of an exported .engine file.")
+        self.path = artifact_file(path, "TensorRT engine", "pass the path of an exported .engine file")
         trt = require_tensorrt_gpu("TensorRT engines")
         self.device = cuda_device(device)
         metadata = read_sidecar(self.path)

@@ -1,7 +1,6 @@
 """PyTorch runner: an LSNet module, a model name, or a checkpoint file, on CPU or CUDA."""
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
