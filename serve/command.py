@@ -61,18 +61,21 @@ def serve(
     if artifact in VARIANTS or artifact.endswith((".pth", ".pt", ".safetensors")):
         options["img_size"] = parse_size(img_size)
     artifact = str(resolve_artifact(artifact))  # a Triton model or version folder: its model file
-    if artifact in VARIANTS or read_sidecar(Path(artifact)).get("weights") == RANDOM_WEIGHTS:
-        warn_random_weights(artifact)
+    random_weights = artifact in VARIANTS or read_sidecar(Path(artifact)).get("weights") == RANDOM_WEIGHTS
     spec = WorkerSpec(str(Path(artifact).resolve()) if Path(artifact).exists() else artifact, device, options, settings, log_level, workers)
     if ray:
         from lsnet.serve.ray_serve import RaySettings, run_on_ray
 
         ray_settings = RaySettings(replicas, min_replicas, max_replicas, cpus_per_replica=cpus_per_replica)
         require("ray.serve", "ray", "lsnet serve --ray")
+        if random_weights:
+            warn_random_weights(artifact)
         typer.echo(f"serving {artifact} with Ray Serve on http://{host}:{port} (same routes as lsnet serve)", err=True)
         run_on_ray(spec, ray_settings, host, port)
         return
-    sock = bind_socket(host, port, reuse_port=workers > 1 and spread_by_kernel())
+    sock = bind_socket(host, port, reuse_port=workers > 1 and spread_by_kernel())  # a taken port fails first, alone
+    if random_weights:
+        warn_random_weights(artifact)
     try:
         where = f"http://{host}:{port}"
         typer.echo(f"serving {artifact} on {where} with {workers} worker(s) (POST /predict, /v2/models/..., GET /health /metadata /metrics)", err=True)
