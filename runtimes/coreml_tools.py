@@ -13,7 +13,9 @@ from lsnet.deps import require
 
 log = logging.getLogger(__name__)
 
-CORE_ML_LOGGER = "coremltools"
+# coremltools and what it imports log at import and conversion time: torchao (optional kernels it cannot load on
+# this machine) and torch's pytree registry (a notice about torchao's enums); all of it goes to the debug log
+CHATTY_LOGGERS = ("coremltools", "torchao", "torch.utils._pytree")
 
 
 class _Collect(logging.Handler):
@@ -29,16 +31,18 @@ class _Collect(logging.Handler):
 
 @contextmanager
 def _captured_coremltools_log() -> Iterator[_Collect]:
-    """Route coremltools' log records into a collector instead of stderr."""
-    logger = logging.getLogger(CORE_ML_LOGGER)
-    collector, propagate = _Collect(), logger.propagate
-    logger.addHandler(collector)
-    logger.propagate = False
+    """Route the log records of coremltools (and of what it imports) into a collector instead of stderr."""
+    loggers = [logging.getLogger(name) for name in CHATTY_LOGGERS]
+    collector, propagate = _Collect(), [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(collector)
+        logger.propagate = False
     try:
         yield collector
     finally:
-        logger.removeHandler(collector)
-        logger.propagate = propagate
+        for logger, previous in zip(loggers, propagate):
+            logger.removeHandler(collector)
+            logger.propagate = previous
 
 
 @cache
