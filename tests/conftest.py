@@ -76,3 +76,12 @@ def trained_dir() -> Path:
     if not (TRAINED / "lsnet_t_photos10.pth").is_file():
         pytest.skip(f"trained fixture not found at {TRAINED} (set LSNET_TRAINED)")
     return TRAINED
+
+
+@pytest.fixture(scope="module")
+def lsnet_t_runner(lsnet_t_checkpoint):
+    """The conformance lsnet_t checkpoint opened in its PyTorch runner (one per test module)."""
+    from lsnet.runtimes.registry import open_runner
+
+    with open_runner(lsnet_t_checkpoint) as runner:
+        yield runner

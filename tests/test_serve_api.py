@@ -15,11 +15,8 @@ MAX_BODY_MB = 0.25
 
 
 @pytest.fixture(scope="module")
-def runner(lsnet_t_checkpoint):
-    from lsnet.runtimes.registry import open_runner
-
-    with open_runner(lsnet_t_checkpoint) as r:
-        yield r
+def runner(lsnet_t_runner):
+    return lsnet_t_runner
 
 
 @pytest.fixture(scope="module")

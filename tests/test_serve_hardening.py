@@ -39,6 +39,16 @@ def connect(url: str) -> socket.socket:
     return socket.create_connection((host, int(port)), timeout=10)
 
 
+def trickle(sock: socket.socket, byte: bytes, times: int, interval_s: float = 0.1) -> None:
+    """Send ``byte`` ``times`` times, ``interval_s`` apart, until the server closes the connection."""
+    for _ in range(times):
+        try:
+            sock.sendall(byte)
+        except OSError:
+            return
+        time.sleep(interval_s)
+
+
 def closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
     """Whether the server closed ``sock`` within ``seconds`` (reading everything it sent)."""
     sock.settimeout(0.1)
@@ -111,12 +121,7 @@ def test_a_client_trickling_headers_is_cut_off() -> None:
         sock = connect(url)
         sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")
         start = time.monotonic()
-        for _ in range(8):  # one header byte every 0.1 s: never a complete request head before the timeout
-            try:
-                sock.sendall(b"X")
-            except OSError:
-                break
-            time.sleep(0.1)
+        trickle(sock, b"X", 8)  # one header byte every 0.1 s: never a complete request head before the timeout
         closed, _ = closed_within(sock, 3.0)
         sock.close()
         assert closed and time.monotonic() - start < 3.0
@@ -127,12 +132,7 @@ def test_a_slow_body_gets_408_and_the_connection_is_freed() -> None:
     with running_server(make_app(read_timeout_s=0.6)) as (url, _):
         sock = connect(url)
         sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n")
-        for _ in range(12):
-            try:
-                sock.sendall(b"x")
-            except OSError:
-                break
-            time.sleep(0.1)
+        trickle(sock, b"x", 12)
         closed, received = closed_within(sock, 3.0)
         sock.close()
         assert received.startswith(b"HTTP/1.1 408"), received[:200]

@@ -12,11 +12,8 @@ http = pytest.importorskip("tritonclient.http", reason="tritonclient[http] is no
 
 
 @pytest.fixture(scope="module")
-def runner(lsnet_t_checkpoint):
-    from lsnet.runtimes.registry import open_runner
-
-    with open_runner(lsnet_t_checkpoint) as r:
-        yield r
+def runner(lsnet_t_runner):
+    return lsnet_t_runner
 
 
 @pytest.fixture(scope="module")
