@@ -17,7 +17,7 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
 
 def fp32_and_int8(model: str, weights: Path | None, folder: Path, calib: str, img_size: int = 224,
                   format: str = "onnx", **export_options: Any) -> dict[str, Path]:
-    """Export ``model`` to FP32 and INT8 ``format`` (onnx or litert) in ``folder`` (reused when present);
+    """Export ``model`` to FP32 and INT8 ``format`` (onnx, litert or openvino) in ``folder`` (reused when present);
     {'fp32': path, 'int8': path}.
 
     The INT8 export keeps its FP32-agreement report in the sidecar but is not refused on it: latency

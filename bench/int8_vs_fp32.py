@@ -8,7 +8,8 @@ quantizes the peer's FP32 ONNX (made by ``python -m lsnet.bench.peers``) exactly
 times all of them exactly as ``lsnet bench A B C D --batch 1,8 ...`` would (interleaved rounds). Every INT8 row
 records its quantization, its held-out accuracy (where measured) and ``int8_over_fp32``: its p50 over the
 same model's FP32 p50 at that batch. ``--format litert`` compares the FP32 and integer ``.tflite`` exports
-instead (LiteRT's XNNPACK CPU path; fixed batch 1, no peer):
+instead (LiteRT's XNNPACK CPU path; fixed batch 1, no peer), ``--format openvino`` the FP32 and NNCF INT8 IRs
+(no peer):
 
     PYTHONPATH=. python bench/int8_vs_fp32.py --format litert --batches 1 --calib CALIB/ --min-time 5 --rounds 6
 
@@ -35,14 +36,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_sweep_options(parser, "1,8", "int8_vs_fp32")
     parser.add_argument("--peer-onnx", type=Path, default=None,
                         help="FP32 ONNX of a peer (python -m lsnet.bench.peers): quantized the same way and timed in the same run")
-    parser.add_argument("--format", default="onnx", choices=("onnx", "litert"),
-                        help="onnx (ONNX Runtime, Q/DQ INT8) or litert (LiteRT/XNNPACK, integer .tflite; batch 1 only)")
+    parser.add_argument("--format", default="onnx", choices=("onnx", "litert", "openvino"),
+                        help="onnx (ONNX Runtime, Q/DQ INT8), litert (LiteRT/XNNPACK, integer .tflite; batch 1 only)"
+                             " or openvino (NNCF INT8 IR)")
     parser.add_argument("--artifacts-dir", type=Path, default=None, help="keep the exported artifacts here (reused when present)")
     args = parser.parse_args(argv)
     if args.peer_onnx is not None and (args.peer_onnx.suffix != ".onnx" or not args.peer_onnx.is_file()):
         raise UnknownOptionError(f"--peer-onnx {args.peer_onnx} is not an ONNX file: export one with python -m lsnet.bench.peers --out DIR.")
-    if args.format == "litert" and (args.peer_onnx is not None or args.batches.replace(" ", "") != "1"):
-        raise UnknownOptionError("--format litert exports a fixed batch of 1 and has no peer: pass --batches 1 and no --peer-onnx.")
+    if args.format != "onnx" and args.peer_onnx is not None:
+        raise UnknownOptionError(f"--peer-onnx is quantized with ONNX Runtime: use it with --format onnx, not {args.format}.")
+    if args.format == "litert" and args.batches.replace(" ", "") != "1":
+        raise UnknownOptionError("--format litert exports a fixed batch of 1: pass --batches 1.")
     return args
 
 

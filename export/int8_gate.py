@@ -1,10 +1,12 @@
 """The INT8 accuracy gate shared by every INT8 export: agreement with FP32 on images the calibration never saw."""
 import logging
 from dataclasses import asdict
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from lsnet.errors import ParityError, UnknownOptionError
 from lsnet.export.int8_calibration import CalibrationData
@@ -14,6 +16,28 @@ from lsnet.export.parity import ParityReport, Thresholds, compare, limits_for
 log = logging.getLogger(__name__)
 
 Logits = Callable[[np.ndarray], np.ndarray]  # a batch of preprocessed images -> float32 logits
+BATCH = 16  # images per call where the model's batch is dynamic
+
+
+def torch_logits(model: nn.Module, inputs: np.ndarray) -> np.ndarray:
+    """FP32 logits of the PyTorch ``model`` on ``inputs``, in batches."""
+    import torch
+
+    from lsnet.export.onnx_int8 import chunks
+
+    with torch.no_grad():
+        return np.concatenate([model(torch.from_numpy(part)).numpy() for part, _ in chunks(inputs, BATCH, pad=False)])
+
+
+def artifact_logits(path: Path, inputs: np.ndarray) -> np.ndarray:
+    """Float logits of the artifact at ``path`` (its runner, by suffix) on ``inputs``: in its fixed batch, the
+    last chunk zero-padded, or in batches of ``BATCH`` when the batch is dynamic."""
+    from lsnet.export.onnx_int8 import chunks
+    from lsnet.runtimes.registry import open_runner
+
+    with open_runner(path) as runner:
+        fixed = runner.input_spec.shape[0]
+        return np.concatenate([runner.infer(part)[:valid] for part, valid in chunks(inputs, fixed or BATCH, pad=fixed is not None)])
 
 
 def check_int8_threshold(options: ExportOptions) -> None:

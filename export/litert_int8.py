@@ -24,7 +24,7 @@ from torch import nn
 
 from lsnet.deps import require
 from lsnet.export.int8_calibration import CalibrationData, calibration_data
-from lsnet.export.int8_gate import check_int8_threshold, judge_int8
+from lsnet.export.int8_gate import artifact_logits, check_int8_threshold, judge_int8, torch_logits
 from lsnet.export.onnx_int8 import chunks
 from lsnet.export.options import ExportOptions
 
@@ -72,23 +72,6 @@ def write_int8_tflite(model: nn.Module, options: ExportOptions, path: Path, data
     edge_model.export(str(path))
 
 
-def torch_logits(model: nn.Module, inputs: np.ndarray) -> np.ndarray:
-    """FP32 PyTorch logits of ``model`` on ``inputs``, in batches."""
-    with torch.no_grad():
-        return np.concatenate([model(torch.from_numpy(part)).numpy() for part, _ in chunks(inputs, CALIBRATION_BATCH, pad=False)])
-
-
-def tflite_logits(path: Path, inputs: np.ndarray) -> np.ndarray:
-    """Float logits of the ``.tflite`` at ``path`` (runner: int8 I/O handled) in its fixed batch, padded."""
-    from lsnet.runtimes.litert_runner import LiteRTRunner
-
-    runner = LiteRTRunner(path)
-    try:
-        return np.concatenate([runner.infer(part)[:valid] for part, valid in chunks(inputs, runner.input_spec.shape[0], pad=True)])
-    finally:
-        runner.close()
-
-
 def compute_summary(path: Path) -> dict[str, Any]:
     """How the ops of a ``.tflite`` compute: counts by op on int8 and on float inputs, and the I/O tensors."""
     interpreter_module = require("ai_edge_litert.interpreter", "litert", "LiteRT INT8 export")
@@ -117,7 +100,7 @@ def export_litert_int8(model: nn.Module, options: ExportOptions, path: Path, exa
     check_int8_threshold(options)
     data = calibration_data(options.calib, model.pretrained_cfg)
     write_int8_tflite(model, options, path, data, example)
-    verdict = judge_int8(lambda x: tflite_logits(path, x), lambda x: torch_logits(model, x), data, options,
+    verdict = judge_int8(lambda x: artifact_logits(path, x), lambda x: torch_logits(model, x), data, options,
                          ["FP32 reference: the PyTorch model the .tflite was converted from (LiteRT FP32 matches it to 1e-5)"])
     return {
         "method": QUANTIZER,

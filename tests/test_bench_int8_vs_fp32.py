@@ -54,6 +54,6 @@ def test_int8_vs_fp32_litert_takes_batch_1_only_and_fails_before_exporting(tmp_p
     from lsnet.bench import int8_vs_fp32
     from lsnet.errors import UnknownOptionError
 
-    with pytest.raises(UnknownOptionError, match="--format litert exports a fixed batch of 1"):
+    with pytest.raises(UnknownOptionError, match="--format litert exports a fixed batch of 1: pass --batches 1"):
         int8_vs_fp32.main(["--format", "litert", "--batches", "1,8", "--artifacts-dir", str(tmp_path / "a"), "--out", str(tmp_path / "r.json")])
     assert not any(tmp_path.iterdir())

@@ -57,10 +57,13 @@ def test_gate_refuses_a_broken_integer_model_and_writes_nothing(monkeypatch, tmp
     real = litert_torch.convert
 
     def corrupting(program, args, **kwargs):
-        with torch.no_grad():  # a sign-flipped classifier: a valid, quantized flatbuffer with wrong logits
-            for name, tensor in [*program.named_parameters(), *program.named_buffers()]:
-                if name.startswith("head"):
-                    tensor.neg_()
+        # a sign-flipped classifier: a valid, quantized flatbuffer with wrong logits. New tensors, not in place:
+        # the exported program shares its weights with the FP32 model the gate compares against
+        for name, tensor in [*program.named_parameters(), *program.named_buffers()]:
+            if name.startswith("head"):
+                owner, _, leaf = name.rpartition(".")
+                flipped = -tensor.detach().clone()
+                setattr(program.get_submodule(owner), leaf, torch.nn.Parameter(flipped, False) if isinstance(tensor, torch.nn.Parameter) else flipped)
         return real(program, args, **kwargs)
 
     monkeypatch.setattr(litert_torch, "convert", corrupting)
