@@ -57,6 +57,7 @@ def export_ncnn(model: nn.Module, options: ExportOptions, path: Path) -> dict[st
         folder = Path(tmp)
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants: one fixed input size
+            warnings.filterwarnings("ignore", "`torch.jit.trace", DeprecationWarning)  # pnnx reads TorchScript only
             traced = torch.jit.trace(model.eval(), torch.randn(1, 3, height, width), check_trace=False)
         traced.save(str(folder / "model.pt"))
         command = [
