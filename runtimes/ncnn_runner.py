@@ -32,8 +32,7 @@ def input_size(param: Path, metadata: dict[str, Any]) -> tuple[int, int]:
 class NcnnRunner(Runner):
     """An ncnn model on the CPU, computing in FP32 so results match PyTorch: ncnn's FP16/BF16 storage and arithmetic
     are off (ncnn turns them on by default where the CPU has them: ~7e-4 max abs logit error on lsnet_t here).
-    ``fp16_compute=True`` turns them back on, as ncnn's own default on phones; FP16-weight artifacts (``--half``)
-    run either way."""
+    ``fp16_compute=True`` turns them back on, as ncnn's own default on phones (not what parity checked)."""
 
     def __init__(self, path: str | Path, device: str = "cpu", *, threads: int | None = None, fp16_compute: bool = False) -> None:
         from lsnet.runtimes.artifact_metadata import read_sidecar
