@@ -36,7 +36,7 @@ from torch import nn
 from lsnet.attention import Attention
 from lsnet.export.coreml_graph import GroupNorm4D
 from lsnet.fusion import bn_scale_shift
-from lsnet.layers import LSConv
+from lsnet.layers import LKP, LSConv
 from lsnet.ska.conv_im2col import one_hot_kernels
 
 
@@ -87,13 +87,14 @@ class ConstantBiasAttention(Attention):
 
 
 def _replacement(module: nn.Module) -> tuple[str, nn.Module] | None:
-    """(description, equal XNNPACK-friendly module) for a module this file rewrites, else None."""
+    """(description, equal XNNPACK-friendly module) for a module this file rewrites, else None (applied to a copy)."""
     if isinstance(module, LSConv) and module.ska.impl == "conv_im2col" and not module.training:
         return "LS conv x{}: SKA one-hot kernels stored, tap sum + BatchNorm as one grouped 1x1 conv", XnnpackLSConv(module)
     if type(module) is Attention:
         return "attention x{}: relative-position bias stored at the export resolution", ConstantBiasAttention.from_attention(module)
-    if isinstance(module, nn.GroupNorm):
-        return "GroupNorm x{}: rank-4 mean / rsqrt form", GroupNorm4D(module)
+    if isinstance(module, LKP) and isinstance(module.norm, nn.GroupNorm):  # LKP's 4-D input; GroupNorm4D needs one
+        module.norm = GroupNorm4D(module.norm)
+        return "GroupNorm x{}: rank-4 mean / rsqrt form", module
     return None
 
 
