@@ -19,10 +19,12 @@ export's parity gate checks the program as always):
   ``split_with_sizes_copy`` -> ``slice_copy`` per output, rank-4 ``mean`` without keepdim -> with
   keepdim + ``view_copy``.
 
-SKA formulation: this is ``conv_im2col`` (the format's default). It is the fastest form that
-XNNPACK delegates completely: 1 depthwise conv, 1 multiply, 1 grouped conv per SKA, against
-``shift``'s 9 slices, 9 multiplies and 8 adds (and ``repeat``, which XNNPACK lacks) and ``unfold``'s
-``im2col``, which XNNPACK lacks too. Other formulations chosen with ``--ska`` are exported as they are.
+SKA formulation: this is ``conv_im2col`` (the format's default, as for ONNX, OpenVINO and LiteRT), the
+fastest form that XNNPACK delegates completely: 1 depthwise conv, 1 multiply and 1 grouped conv per SKA
+(409 nodes for lsnet_t). ``shift`` as registered keeps its strided weight slices and ``repeat`` on portable
+kernels (6 partitions); written fully delegable (stride-1 rank-5 slices and a broadcast multiply, 714 nodes)
+it measured no faster (bench/results/executorch_rewrites_cpu_vm_20261201.json), so it is not kept. ``unfold``
+needs ``im2col``, which XNNPACK lacks. Other formulations chosen with ``--ska`` are exported as they are.
 """
 import copy
 from typing import Any
@@ -34,7 +36,7 @@ from torch import nn
 from lsnet.attention import Attention
 from lsnet.export.coreml_graph import GroupNorm4D
 from lsnet.fusion import bn_scale_shift
-from lsnet.layers import LSConv
+from lsnet.layers import LKP, LSConv
 from lsnet.ska.conv_im2col import one_hot_kernels
 
 
@@ -85,13 +87,14 @@ class ConstantBiasAttention(Attention):
 
 
 def _replacement(module: nn.Module) -> tuple[str, nn.Module] | None:
-    """(description, equal XNNPACK-friendly module) for a module this file rewrites, else None."""
+    """(description, equal XNNPACK-friendly module) for a module this file rewrites, else None (applied to a copy)."""
     if isinstance(module, LSConv) and module.ska.impl == "conv_im2col" and not module.training:
         return "LS conv x{}: SKA one-hot kernels stored, tap sum + BatchNorm as one grouped 1x1 conv", XnnpackLSConv(module)
     if type(module) is Attention:
         return "attention x{}: relative-position bias stored at the export resolution", ConstantBiasAttention.from_attention(module)
-    if isinstance(module, nn.GroupNorm):
-        return "GroupNorm x{}: rank-4 mean / rsqrt form", GroupNorm4D(module)
+    if isinstance(module, LKP) and isinstance(module.norm, nn.GroupNorm):  # LKP's 4-D input; GroupNorm4D needs one
+        module.norm = GroupNorm4D(module.norm)
+        return "GroupNorm x{}: rank-4 mean / rsqrt form", module
     return None
 
 
