@@ -86,31 +86,52 @@ def parse_benchmark_model(text: str, device_name: str | None) -> dict[str, Any]:
 
 
 def parse_executorch_benchmark(text: str, device_name: str | None) -> dict[str, Any]:
-    """ExecuTorch's Android benchmark app ``benchmark_results.json`` as a results document (one row per model)."""
+    """ExecuTorch's Android benchmark app ``benchmark_results.json`` as a results document (one row per model).
+
+    The app splits the ``.pte`` file name ``<name>_<backend>_<quantization>`` into ``benchmarkModel`` (else the whole
+    stem is the name); its ``deviceInfo`` holds ``device`` = Build.BRAND, ``arch`` = Build.MODEL and ``os`` =
+    "Android <release>". A non-zero ``load_status`` means the model did not load: that model gets no row."""
     entries = json.loads(text)
     by_model: dict[str, dict[str, Any]] = {}
     info: dict[str, Any] = {}
     for entry in entries:
         model = entry.get("benchmarkModel") or {}
-        name = str(model.get("name") or "model")
-        by_model.setdefault(name, {"model": model})[str(entry.get("metric"))] = entry.get("actualValue")
+        stem = "_".join(str(model[k]) for k in ("name", "backend", "quantization") if model.get(k)) or "model"
+        by_model.setdefault(stem, {"model": model})[str(entry.get("metric"))] = entry.get("actualValue")
         info = entry.get("deviceInfo") or info
-    rows, notes = [], ["ExecuTorch Android benchmark app (benchmark_results.json); p50 is the app's average latency"]
-    for name, metrics in by_model.items():
+    rows, notes = [], [
+        "ExecuTorch Android benchmark app (benchmark_results.json): mean is the app's average latency; p50 is its"
+        " trimmed mean (middle 80% of the runs) where it reports one, else the average",
+    ]
+    for stem, metrics in by_model.items():
         latency = metrics.get("avg_inference_latency(ms)")
+        if metrics.get("load_status"):
+            notes.append(f"{stem}.pte did not load on the phone (load_status {metrics['load_status']:g}): no row")
+            continue
         if not latency:
             continue
-        model = metrics["model"]
-        precision = "int8" if "8" in str(model.get("quantization") or "") else "fp32"
-        ms = float(latency)
-        rows.append(_row(f"{name}.pte", "executorch", precision, {"min": ms, "p50": ms, "mean": ms}, None,
-                         {"backend": model.get("backend"), "quantization": model.get("quantization"),
-                          "model_load_time_ms": metrics.get("model_load_time(ms)")}))
+        model, mean = metrics["model"], float(latency)
+        central = float(metrics.get("trimmean_inference_latency(ms)") or mean)
+        rows.append(_row(f"{stem}.pte", "executorch", _precision(stem), {"min": min(mean, central), "p50": central,
+                         "mean": mean}, None, {"backend": model.get("backend"), "quantization": model.get("quantization"),
+                         "model_load_time_ms": metrics.get("model_load_time(ms)")}))
     if not rows:
-        raise AndroidResultsError("benchmark_results.json has no avg_inference_latency(ms) entry: did the benchmark finish?")
-    machine = device_name or " ".join(str(info.get(k)) for k in ("device",) if info.get(k)) or "Android device"
-    os_name = f"Android {info['os']}" if info.get("os") else "Android"
-    return _document(rows, machine, os_name, "executorch-benchmark", None, notes)
+        raise AndroidResultsError(
+            "benchmark_results.json has no loaded model with an avg_inference_latency(ms) entry: did the benchmark"
+            " finish (load_status 0)?"
+        )
+    brand_model = " ".join(str(info[k]) for k in ("device", "arch") if info.get(k))
+    os_name = str(info.get("os") or "")
+    os_name = os_name if os_name.startswith("Android") else f"Android {os_name}".strip()
+    return _document(rows, device_name or brand_model or "Android device", os_name, "executorch-benchmark", None, notes)
+
+
+def _precision(stem: str) -> str:
+    """fp16 / int8 / fp32 from an artifact's file name as lsnet names them (``_fp16``, ``_int8``; ``q8`` quantization)."""
+    tokens = stem.lower().split("_")
+    if "fp16" in tokens:
+        return "fp16"
+    return "int8" if {"int8", "q8", "8a8w"} & set(tokens) else "fp32"
 
 
 def parse_android(path: Path, device_name: str | None = None) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ ExecuTorch/XNNPACK), one interleaved run with the ``lsnet bench`` harness, same 
 
 LSNet goes through ``lsnet export`` with each format's default (parity-checked; seeded random init, latency does
 not depend on the weight values). LSNet's ONNX (and the OpenVINO IR made from it) carries our ONNX Runtime layout
-rewrites; peers (timm, ``pip install "lsnet[peers]"``; left out with a note where timm cannot be imported) get the
+rewrites; ``<model>_generic.onnx`` is the same export without them, the footing the peers are on; peers (timm, ``pip install "lsnet[peers]"``; left out with a note where timm cannot be imported) get the
 generic path of each runtime: timm model -> the same exporter hooks, no rewrites. LiteRT and ExecuTorch programs
 have a fixed batch, so they are exported once per batch size; each is measured at its own batch only.
 """
@@ -55,6 +55,12 @@ def lsnet_exports(model: str, runtime: str, batches: list[int], folder: Path) ->
     from lsnet.export import export
 
     suffix = RUNTIMES[runtime]
+    if runtime == "onnx":  # also without our layout rewrites: the generic path the peers get
+        paths = [folder / f"{model}.onnx", folder / f"{model}_generic.onnx"]
+        for path, rewrites in zip(paths, ("all", "none")):
+            if not path.is_file():
+                export(model, runtime, output=path, rewrites=rewrites)
+        return paths
     if runtime not in FIXED_BATCH:
         path = folder / f"{model}{suffix}"
         return [path if path.is_file() else export(model, runtime, output=path).path]
@@ -113,11 +119,11 @@ def _onnx_to_openvino(onnx: Path, xml: Path) -> Path:
 
 def peers_available(names: list[str]) -> list[str]:
     """The peers timm can build here; none (with a warning) when timm or torchvision cannot be imported."""
-    from lsnet.deps import try_import
+    from lsnet.bench.peers import import_timm
 
     if not names:
         return []
-    timm, why = try_import("timm")
+    timm, why = import_timm()
     if timm is None:
         log.warning("leaving out the peers %s: timm %s (pip install \"lsnet[peers]\")", ", ".join(names), why)
         return []
@@ -148,8 +154,9 @@ def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     doc = sweep_artifacts(lambda: export_targets(args, folder), args, "bench/edge_runtimes.py")
     doc["settings"].setdefault("notes", []).append(
-        "LSNet's ONNX and the OpenVINO IR made from it carry lsnet's ONNX Runtime layout rewrites; peers get each"
-        " runtime's generic path. LiteRT/ExecuTorch programs have a fixed batch: one per batch size."
+        "LSNet's ONNX and the OpenVINO IR made from it carry lsnet's ONNX Runtime layout rewrites; <model>_generic.onnx"
+        " is the same export without them. Peers get each runtime's generic path. LiteRT/ExecuTorch programs have a"
+        " fixed batch: one per batch size."
     )
     return doc
 

@@ -37,11 +37,22 @@ PEERS: dict[str, Peer] = {
 REQUIRED_PEERS = ("mobilenetv3_large_100", "efficientvit_m4")
 
 
+def import_timm() -> tuple[Any, str | None]:
+    """(timm, None), or (None, why it cannot be imported); tolerates PyPI's CUDA-linked torchvision beside CPU torch."""
+    from lsnet.bench.torchvision_compat import declare_ops_if_extension_fails
+    from lsnet.deps import try_import
+
+    declare_ops_if_extension_fails()
+    return try_import("timm")
+
+
 def build_peer(name: str, img_size: int) -> Any:
     """The peer in eval mode with random weights, re-parameterized where the architecture supports it."""
-    from lsnet.deps import require
+    from lsnet.errors import MissingDependencyError
 
-    timm = require("timm", "peers", "exporting peer backbones")
+    timm, why = import_timm()
+    if timm is None:
+        raise MissingDependencyError(f"timm {why} (needed for exporting peer backbones): pip install \"lsnet[peers]\"")
     from timm.utils.model import reparameterize_model
 
     sized = {"img_size": img_size} if PEERS[name].takes_img_size else {}

@@ -130,6 +130,36 @@ def throughput_bars(docs: list[dict[str, Any]], path: Path) -> Path:
     return save(fig, path)
 
 
+def runtime_matrix_chart(docs: list[dict[str, Any]], path: Path) -> Path | None:
+    """p50 of every model in every runtime, one panel per batch, from the newest runtime shoot-out only (runs are
+    not mixed: the VM's speed drifts between runs); None without a shoot-out."""
+    from lsnet.bench import runtime_matrix
+
+    runs = sorted((d for d in docs if runtime_matrix.is_shootout(d)), key=lambda d: d["created"])
+    if not runs:
+        return None
+    matrix = runtime_matrix.p50_matrix(runs[-1])
+    cols = runtime_matrix.columns(matrix)
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(matrix), figsize=(6 * len(matrix), 1.2 + 0.22 * len(cols) * max(map(len, matrix.values()))), squeeze=False)
+    height = 0.8 / len(cols)
+    for ax, batch in zip(axes.flat, sorted(matrix)):
+        models = list(matrix[batch])
+        for i, col in enumerate(cols):
+            ys = [m + i * height for m in range(len(models)) if col in matrix[batch][models[m]]]
+            xs = [matrix[batch][name][col] for name in models if col in matrix[batch][name]]
+            ax.barh(ys, xs, height=height, label=runtime_matrix.RUNTIME_NAMES.get(col, col))
+        ax.set_yticks([m + 0.4 - height / 2 for m in range(len(models))], models, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(f"batch {batch}", fontsize=10)
+        ax.set_xlabel("p50 latency (ms per call)")
+        ax.grid(True, axis="x", alpha=0.3)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"Model x runtime, {runs[-1]['environment']['machine']} ({runs[-1]['created'][:10]})")
+    fig.tight_layout()
+    return save(fig, path)
+
+
 def paper_vs_measured(docs: list[dict[str, Any]], path: Path) -> Path | None:
     """Paper throughput beside the measured one for each ``claims`` entry; None without claims."""
     claims = [c for doc in docs for c in doc.get("claims", []) if c["claim"] == "throughput" and c.get("measured")]
@@ -149,12 +179,14 @@ def paper_vs_measured(docs: list[dict[str, Any]], path: Path) -> Path | None:
 
 def write_plots(docs: list[dict[str, Any]], folder: Path) -> list[Path]:
     """The report's pictures into ``folder``: accuracy_vs_latency.png (when rows carry accuracy),
-    latency_by_batch.png, throughput.png and paper_vs_measured.png (when there are claims)."""
+    latency_by_batch.png, throughput.png, runtime_matrix.png (when there is a runtime shoot-out) and
+    paper_vs_measured.png (when there are claims)."""
     folder = Path(folder)
     made = [
         accuracy_vs_latency(docs, folder / "accuracy_vs_latency.png"),
         latency_by_batch(docs, folder / "latency_by_batch.png"),
         throughput_bars(docs, folder / "throughput.png"),
+        runtime_matrix_chart(docs, folder / "runtime_matrix.png"),
         paper_vs_measured(docs, folder / "paper_vs_measured.png"),
     ]
     return [p for p in made if p is not None]

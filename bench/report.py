@@ -5,7 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lsnet.bench import results
+from lsnet.bench import results, runtime_matrix
 
 # lsnet_t ONNX Runtime batch-1 p50 over the peer's, and the most it may be (the project's performance target)
 PEER_TARGETS = (("efficientvit_m4", 1.0), ("mobilenetv3_large_100", 1.25))
@@ -224,6 +224,10 @@ def render(docs: list[tuple[Path | None, dict[str, Any]]], command: str | None =
         if lines:
             parts += ["", f"Performance target ({doc['environment']['machine']}, {path.name if path else 'this run'}):", ""]
             parts += [f"- {line}" for line in lines]
+    for path, doc in docs:
+        if runtime_matrix.is_shootout(doc):
+            parts += ["", f"Model x runtime ({doc['environment']['machine']}, {path.name if path else 'this run'}):"]
+            parts += runtime_matrix.markdown_lines(doc)
     for path, doc in docs:
         lines = gpu_run_lines(doc)
         if lines:

@@ -32,7 +32,9 @@ AUTOCAST_MODIFIERS = {"amp-fp16": "fp16", "amp-bf16": "bf16"}
 MODIFIERS = (*PRECISION_MODIFIERS, *AUTOCAST_MODIFIERS, *FLAGS, "ska=NAME")
 GPU_ONLY_SUFFIXES = {".engine": "TensorRT engine", ".plan": "TensorRT engine"}
 APPLE_SUFFIXES = {".mlpackage": "Core ML package", ".mlmodel": "Core ML model"}
-SIDECAR_KEYS = ("variant", "format", "precision", "ska", "opset", "baseline", "simplify", "dynamic_batch", "weights", "source")
+SIDECAR_KEYS = (
+    "variant", "format", "precision", "ska", "opset", "baseline", "rewrites", "simplify", "dynamic_batch", "weights", "source",
+)
 
 
 @dataclass(frozen=True)

@@ -84,13 +84,23 @@ def check_requirements(fmt: Format) -> None:
 
 
 def check_target(fmt: Format, target: Path) -> None:
-    """A format written as several files needs its own suffix, so the companions get the same stem."""
-    from lsnet.errors import UnknownOptionError
+    """A format written as several files needs its own suffix, so the companions get the same stem; a companion
+    name that is another format's file (OpenVINO's and ncnn's weights are both ``<stem>.bin``) is refused."""
+    from lsnet.errors import OutputPathError, UnknownOptionError
+    from lsnet.export.formats import FORMATS
 
     if fmt.companions and target.suffix.lower() != fmt.suffix:
         raise UnknownOptionError(
             f"-o {target}: {fmt.name} writes {fmt.suffix} + {' + '.join(fmt.companions)} files; give a path ending in {fmt.suffix}."
         )
+    for suffix in fmt.companions:
+        for other in FORMATS.values():
+            owner = target.with_suffix(other.suffix)
+            if other is not fmt and suffix in other.companions and owner.is_file() and target.with_suffix(suffix).exists():
+                raise OutputPathError(
+                    f"{target.with_suffix(suffix)} is the weights file of the {other.name} model {owner.name}; it is left"
+                    f" alone: choose another -o name (the default is <model>{fmt.name_tag}{fmt.suffix})."
+                )
 
 
 def held_out_accuracy(fmt: Format, path: Path, reference: nn.Module, options: ExportOptions) -> dict[str, Any]:

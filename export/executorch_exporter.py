@@ -1,8 +1,10 @@
 """ExecuTorch export hook: ``torch.export`` -> XNNPACK partitioner -> ``.pte`` program; reports how much is delegated.
 
-SKA formulation: ``conv_im2col`` (the format's default): its one-hot gather is a convolution, which XNNPACK takes, so
-the SKA itself runs delegated; the ops left on ExecuTorch's portable kernels are GroupNorm, the attention-bias
-gather, split/expand/view copies and the SKA tap sum (see ``delegation`` in the sidecar).
+Before ``torch.export`` the model goes through ``executorch_rewrites.rewrite_for_executorch`` (equal modules built
+from ops XNNPACK has: GroupNorm, the SKA tap sum + BatchNorm, the attention bias), and the edge program through
+``executorch_rewrites.transform_passes`` (split, mean, no-op expand), so that XNNPACK takes the whole graph; the
+sidecar's ``delegation`` says how much it took and what was left on ExecuTorch's portable kernels, ``rewrites``
+what was rewritten. SKA formulation: ``conv_im2col`` (the format's default; why in executorch_rewrites.py).
 
 Batch: fixed (batch 1 by default, ``--batch N`` for another). With a symbolic batch the XNNPACK delegate's
 tensors stay static in ExecuTorch 1.5 and a second batch size fails at run time ("Attempted to resize a static
@@ -27,16 +29,15 @@ class ExecuTorchConversionError(LsnetError):
 
 def export_executorch(model: nn.Module, options: ExportOptions, path: Path) -> dict[str, Any]:
     """Write ``model`` (reparameterized, SKA chosen) as an XNNPACK-delegated ``.pte`` at ``path``; return the metadata."""
-    exir = require("executorch.exir", "executorch", "ExecuTorch export")
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    require("executorch.exir", "executorch", "ExecuTorch export")
+    from lsnet.export.executorch_rewrites import rewrite_for_executorch
 
     example = torch.randn(options.batch or 1, 3, *model_img_size(model))
+    rewritten, rewrites = rewrite_for_executorch(model)
     try:
-        with torch.no_grad():
-            program = torch.export.export(model.eval(), (example,))
-            lowered = exir.to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
-            delegation = delegation_summary(lowered)
-            buffer = lowered.to_executorch().buffer
+        lowered = lower_to_xnnpack(rewritten, example)
+        delegation = delegation_summary(lowered)
+        buffer = lowered.to_executorch().buffer
     except Exception as exc:  # torch.export and the lowering raise many kinds of errors
         raise ExecuTorchConversionError(
             f"ExecuTorch cannot convert {options.ska} SKA ({type(exc).__name__}: {' '.join(str(exc).split())[:160]});"
@@ -48,8 +49,21 @@ def export_executorch(model: nn.Module, options: ExportOptions, path: Path) -> d
         "batch": options.batch or 1,
         "backend": "XNNPACK",
         "delegation": delegation,
+        "rewrites": rewrites,
         "versions": {"executorch": package_version("executorch")},
     }
+
+
+def lower_to_xnnpack(model: nn.Module, example: torch.Tensor) -> Any:
+    """``torch.export`` at ``example``'s shape, the XNNPACK transform passes and partitioner: the edge program manager."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    from lsnet.export.executorch_rewrites import transform_passes
+
+    with torch.no_grad():
+        program = torch.export.export(model.eval(), (example,))
+        return to_edge_transform_and_lower(program, transform_passes=transform_passes(), partitioner=[XnnpackPartitioner()])
 
 
 def delegation_summary(lowered: Any) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class Format:
     requires: tuple[str, ...] = ()  # modules checked before any export work (missing -> the extra's install hint)
     default_ska: str = "shift"
     default_half: bool = False  # precision when neither --half nor --fp32 is given
+    name_tag: str = ""  # between the model name and the suffix in the default file name
 
 
 FORMATS: dict[str, Format] = {
@@ -144,6 +145,34 @@ FORMATS: dict[str, Format] = {
             description="ExecuTorch program (.pte) with the XNNPACK delegate for Android/iOS/embedded CPUs",
             requires=("executorch.exir",),
             default_ska="conv_im2col",  # SKA gather as a convolution, which XNNPACK takes
+        ),
+        Format(
+            name="ncnn",
+            aliases=("pnnx", "tencent-ncnn"),
+            suffix=".param",
+            exporter="lsnet.export.ncnn_exporter:export_ncnn",
+            validator="lsnet.export.validate:validate_with_runner",
+            preflight="lsnet.export.ncnn_exporter:preflight_ncnn",
+            options=COMMON_OPTIONS - {"half"},  # FP32 only (export/ncnn_exporter.py); any batch: one image per extractor
+            extra="ncnn",
+            description="ncnn model (.param + .bin, converted by pnnx from TorchScript) for Android/ARM and x86 CPUs",
+            companions=(".bin",),
+            name_tag=".ncnn",  # lsnet_t.ncnn.param + lsnet_t.ncnn.bin: never the .bin of an OpenVINO lsnet_t.xml
+            requires=("pnnx", "ncnn"),
+            default_ska="unfold",  # exact via pnnx and the fastest in ncnn; shift does not load (export/ncnn_exporter.py)
+        ),
+        Format(
+            name="mnn",
+            aliases=("alibaba-mnn",),
+            suffix=".mnn",
+            exporter="lsnet.export.mnn_exporter:export_mnn",
+            validator="lsnet.export.validate:validate_with_runner",
+            preflight="lsnet.export.mnn_exporter:preflight_mnn",
+            options=COMMON_OPTIONS | {"opset", "simplify", "rewrites"},
+            extra="mnn",
+            description="MNN model for Android/iOS/embedded CPUs, converted from the ONNX export",
+            requires=("onnx",),  # MNN itself is imported by the preflight, with its native start-up output captured
+            default_ska="shift",  # the fastest in MNN of the ONNX formulations (export/mnn_exporter.py)
         ),
     )
 }

@@ -117,9 +117,10 @@ def trace_onnx(model: nn.Module, options: ExportOptions, path: Path) -> None:
 
 
 def model_img_size(model: nn.Module) -> tuple[int, int]:
-    """(H, W) the model was built for (FP16 wrappers included)."""
+    """(H, W) the model was built for (FP16 wrappers included; an int, as timm models store it, is square)."""
     inner = getattr(model, "model", model)
-    return tuple(getattr(inner, "img_size", getattr(model, "img_size", (224, 224))))
+    size = getattr(inner, "img_size", getattr(model, "img_size", (224, 224)))
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
 def simplify_onnx(path: Path, notes: list[str]) -> bool:

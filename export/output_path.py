@@ -7,9 +7,9 @@ from lsnet.export.formats import Format
 
 
 def default_name(name: str, fmt: Format, precision: str) -> str:
-    """``<name>[_fp16|_int8]<suffix>``."""
+    """``<name>[_fp16|_int8][<name tag>]<suffix>``."""
     tag = "" if precision == "fp32" else f"_{precision}"
-    return f"{name}{tag}{fmt.suffix}"
+    return f"{name}{tag}{fmt.name_tag}{fmt.suffix}"
 
 
 def is_artifact_of(path: Path, fmt: Format) -> bool:

@@ -125,7 +125,7 @@ def open_classifier(
     if not all(k in info or (k == "img_size" and "input_size" in info) for k in PREPROCESS_KEYS):
         runner.close()
         raise ArtifactError(f"{target} has no sidecar with its preprocessing; keep the .json file beside it.")
-    num_classes = int(info.get("num_classes") or getattr(model, "num_classes", 0) or _probe_classes(runner, info))
+    num_classes = int(info.get("num_classes") or getattr(model, "num_classes", 0) or probe_classes(runner, info))
     names: str | Sequence[str] | None = info.get("labels")
     if labels is not None:
         names = read_labels(labels) if isinstance(labels, (str, os.PathLike)) else [str(n) for n in labels]
@@ -133,7 +133,7 @@ def open_classifier(
     return Classifier(runner, info, num_classes, names)
 
 
-def _probe_classes(runner: Runner, info: dict[str, Any]) -> int:
+def probe_classes(runner: Runner, info: dict[str, Any]) -> int:
     """Output width of one zero image (for artifacts whose metadata does not say)."""
     size = info.get("img_size") or info["input_size"][1:]
     return int(infer_in_chunks(runner, np.zeros((1, 3, *size), dtype=np.float32), 1).shape[1])

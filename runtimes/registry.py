@@ -20,6 +20,8 @@ RUNNERS: dict[str, str] = {
     ".xml": "lsnet.runtimes.openvino_runner:OpenVINORunner",
     ".tflite": "lsnet.runtimes.litert_runner:LiteRTRunner",
     ".pte": "lsnet.runtimes.executorch_runner:ExecuTorchRunner",
+    ".param": "lsnet.runtimes.ncnn_runner:NcnnRunner",
+    ".mnn": "lsnet.runtimes.mnn_runner:MNNRunner",
     ".pth": "lsnet.runtimes.torch_runner:TorchRunner",
     ".pt": "lsnet.runtimes.torch_runner:TorchRunner",
     ".safetensors": "lsnet.runtimes.torch_runner:TorchRunner",

@@ -1,7 +1,9 @@
 """``lsnet serve ARTIFACT``: open the artifact in its runner and serve it with uvicorn."""
+from pathlib import Path
+
 import typer
 
-from lsnet.commands.options import ImgSizeOption, parse_size
+from lsnet.commands.options import ImgSizeOption, LabelsOption, parse_size
 
 
 def serve(
@@ -30,14 +32,14 @@ def serve(
     max_replicas: int | None = typer.Option(None, "--max-replicas", help="With --ray: the autoscaling ceiling."),
     cpus_per_replica: float = typer.Option(1.0, "--cpus-per-replica", help="With --ray: CPUs Ray reserves per replica."),
     img_size: str = ImgSizeOption,
+    labels: Path | None = LabelsOption,
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve an artifact over HTTP: POST /predict, the KServe v2 protocol under /v2, GET /health /metadata /metrics."""
-    from pathlib import Path
-
     from lsnet.deps import require
     from lsnet.errors import LsnetError, UnknownOptionError
     from lsnet.init import RANDOM_WEIGHTS, warn_random_weights
+    from lsnet.labels import read_labels
     from lsnet.runtimes.artifact_metadata import read_sidecar
     from lsnet.runtimes.model_repository import resolve_artifact
     from lsnet.serve.settings import ServeSettings
@@ -62,7 +64,11 @@ def serve(
         options["img_size"] = parse_size(img_size)
     artifact = str(resolve_artifact(artifact))  # a Triton model or version folder: its model file
     random_weights = artifact in VARIANTS or read_sidecar(Path(artifact)).get("weights") == RANDOM_WEIGHTS
-    spec = WorkerSpec(str(Path(artifact).resolve()) if Path(artifact).exists() else artifact, device, options, settings, log_level, workers)
+    names = tuple(read_labels(labels)) if labels is not None else None  # a bad file fails before any work
+    spec = WorkerSpec(
+        str(Path(artifact).resolve()) if Path(artifact).exists() else artifact, device, options, settings, log_level,
+        workers, names,
+    )
     if ray:
         from lsnet.serve.ray_serve import RaySettings, run_on_ray
 

@@ -1,5 +1,6 @@
 """Service settings and the metadata describing the served model."""
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,17 @@ def public_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     data = {key: metadata[key] for key in PUBLIC_METADATA if key in metadata}
     data["random_init"] = metadata.get("weights") == "random-init"
     return data
+
+
+def with_labels(metadata: dict[str, Any], labels: Sequence[str], runner: Runner) -> dict[str, Any]:
+    """``metadata`` with ``labels`` (``lsnet serve --labels``) as the class names; one clear error when their number
+    differs from the model's outputs."""
+    from lsnet.labels import check_labels
+    from lsnet.runtimes.evaluate import probe_classes
+
+    num_classes = int(metadata.get("num_classes") or probe_classes(runner, metadata))
+    check_labels(labels, num_classes, "--labels")
+    return {**metadata, "num_classes": num_classes, "labels": list(labels)}
 
 
 def serving_metadata(runner: Runner, artifact: str | Path | None) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class WorkerSpec:
     settings: ServeSettings = field(default_factory=ServeSettings)
     log_level: str = "info"
     workers: int = 1
+    labels: tuple[str, ...] | None = None  # --labels: class names replacing the artifact's
 
 
 def spread_by_kernel() -> bool:
@@ -82,11 +83,14 @@ def build_app(spec: WorkerSpec, worker: int = 0):
     """(runner, Starlette app) for ``spec`` in this process."""
     from lsnet.runtimes.registry import open_runner
     from lsnet.serve.app import create_app
-    from lsnet.serve.settings import serving_metadata
+    from lsnet.serve.settings import serving_metadata, with_labels
 
     runner = open_runner(spec.artifact, device=spec.device, **spec.runner_options)
     try:
-        app = create_app(runner, serving_metadata(runner, spec.artifact), spec.settings)
+        metadata = serving_metadata(runner, spec.artifact)
+        if spec.labels is not None:
+            metadata = with_labels(metadata, spec.labels, runner)
+        app = create_app(runner, metadata, spec.settings)
     except BaseException:
         runner.close()
         raise

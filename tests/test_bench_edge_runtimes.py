@@ -26,10 +26,13 @@ def test_fixed_batch_runtimes_get_one_export_per_batch_and_reuse_files(fake_expo
     args = SimpleNamespace(batches="1,8", runtimes="onnx,litert,executorch", models="lsnet_t", peers="")
     paths = edge_runtimes.export_targets(args, tmp_path)
     assert [Path(p).name for p in paths] == [
-        "lsnet_t.onnx", "lsnet_t_b1.tflite", "lsnet_t_b8.tflite", "lsnet_t_b1.pte", "lsnet_t_b8.pte",
+        "lsnet_t.onnx", "lsnet_t_generic.onnx",
+        "lsnet_t_b1.tflite", "lsnet_t_b8.tflite", "lsnet_t_b1.pte", "lsnet_t_b8.pte",
     ]
-    assert [c[2] for c in fake_export] == [{}, {"batch": 1}, {"batch": 8}, {"batch": 1}, {"batch": 8}]
-    assert edge_runtimes.export_targets(args, tmp_path) == paths and len(fake_export) == 5  # reused, not re-exported
+    assert [c[2] for c in fake_export] == [
+        {"rewrites": "all"}, {"rewrites": "none"}, {"batch": 1}, {"batch": 8}, {"batch": 1}, {"batch": 8},
+    ]
+    assert edge_runtimes.export_targets(args, tmp_path) == paths and len(fake_export) == 6  # reused, not re-exported
 
 
 def test_peers_are_left_out_with_a_warning_without_timm(monkeypatch, caplog):

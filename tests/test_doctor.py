@@ -10,10 +10,11 @@ from lsnet.commands import doctor
 from lsnet.deps import try_import
 
 COMPONENTS = {"PyTorch CUDA", "onnx", "onnxslim", "onnxruntime", "TensorRT", "coremltools", "triton", "openvino",
-              "LiteRT runtime", "litert-torch", "executorch"}
+              "LiteRT runtime", "litert-torch", "executorch", "ncnn", "pnnx", "MNN"}
 CAPABILITIES = {"pytorch_cpu", "pytorch_cuda", "export_onnx", "run_onnx_cpu", "run_onnx_cuda", "export_tensorrt",
                 "run_tensorrt", "export_coreml", "coreml_predictions", "triton_ska", "export_openvino", "run_openvino",
-                "export_litert", "run_litert", "export_executorch", "run_executorch"}
+                "export_litert", "run_litert", "export_executorch", "run_executorch", "export_ncnn", "run_ncnn",
+                "export_mnn", "run_mnn"}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,8 @@ def test_table_report() -> None:
 
 
 def test_missing_pieces_get_their_install_command(monkeypatch) -> None:
-    missing = {"onnx", "onnxslim", "onnxruntime", "tensorrt", "coremltools", "triton", "openvino", "ai_edge_litert.interpreter"}
+    missing = {"onnx", "onnxslim", "onnxruntime", "tensorrt", "coremltools", "triton", "openvino", "ai_edge_litert.interpreter",
+               "ncnn"}
     monkeypatch.setattr(doctor, "try_import", lambda name: (None, "not installed") if name in missing else try_import(name))
     monkeypatch.setattr(doctor, "distribution", lambda name: (None, "not installed"))
     comps = {c.name: c for c in doctor.components(cuda=True)}
@@ -67,6 +69,8 @@ def test_missing_pieces_get_their_install_command(monkeypatch) -> None:
     assert comps["openvino"].install == 'pip install "lsnet[openvino]"'
     assert comps["LiteRT runtime"].install == comps["litert-torch"].install == 'pip install "lsnet[litert]"'
     assert comps["executorch"].install == 'pip install "lsnet[executorch]"'
+    assert comps["ncnn"].install == comps["pnnx"].install == 'pip install "lsnet[ncnn]"'
+    assert comps["MNN"].install == 'pip install "lsnet[mnn]"'
     assert not any(c.available for name, c in comps.items() if name != "PyTorch CUDA")
     caps = doctor.capabilities(list(comps.values()), cuda=True)
     assert not caps["export_onnx"] and not caps["export_tensorrt"] and not caps["triton_ska"] and caps["pytorch_cuda"]

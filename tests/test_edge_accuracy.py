@@ -1,4 +1,4 @@
-"""The trained 10-class fixture through each installed edge format (OpenVINO, LiteRT, ExecuTorch): held-out top-1
+"""The trained 10-class fixture through each installed edge format (OpenVINO, LiteRT, ExecuTorch, ncnn, MNN): held-out top-1
 of the artifact, measured by ``lsnet eval``'s core function, within 1 point of FP32 PyTorch; FP16 variants too."""
 import importlib.util
 
@@ -8,9 +8,11 @@ EDGE_FORMATS = {  # format -> module that must be importable for its export and 
     "openvino": "openvino",
     "litert": "litert_torch",
     "executorch": "executorch",
+    "ncnn": "pnnx",
+    "mnn": "MNN",
 }
 CASES = [(fmt, precision) for fmt in EDGE_FORMATS for precision in ("fp32", "fp16")]
-SUFFIX = {"openvino": ".xml", "litert": ".tflite", "executorch": ".pte"}
+SUFFIX = {"openvino": ".xml", "litert": ".tflite", "executorch": ".pte", "ncnn": ".param", "mnn": ".mnn"}
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,8 @@ TRITON_HINT = 'pip install "lsnet[triton-kernel]"'
 OPENVINO_HINT = 'pip install "lsnet[openvino]"'
 LITERT_HINT = 'pip install "lsnet[litert]"'
 EXECUTORCH_HINT = 'pip install "lsnet[executorch]"'
+NCNN_HINT = 'pip install "lsnet[ncnn]"'
+MNN_HINT = 'pip install "lsnet[mnn]"'
 TORCH_CUDA_HINT = "install a CUDA build of PyTorch (https://pytorch.org/get-started/locally/) on a machine with an NVIDIA GPU"
 ORT_GPU_HINT = "pip install onnxruntime-gpu (instead of onnxruntime) for CUDA"
 
@@ -114,7 +116,7 @@ def distribution(name: str) -> tuple[str | None, str | None]:
 
 
 def edge_components() -> list[Component]:
-    """OpenVINO, LiteRT and ExecuTorch: runtimes imported (they are light), converters only looked up."""
+    """OpenVINO, LiteRT, ExecuTorch, ncnn and MNN: light runtimes imported, converters (and MNN) only looked up."""
     found: list[Component] = []
     ov, why = try_import("openvino")
     found.append(Component("openvino", ov is not None, _version(ov),
@@ -128,6 +130,14 @@ def edge_components() -> list[Component]:
     version, why = distribution("executorch")
     found.append(Component("executorch", version is not None, version, why or ".pte export and inference (XNNPACK)",
                            None if version else EXECUTORCH_HINT))
+    ncnn, why = try_import("ncnn")
+    found.append(Component("ncnn", ncnn is not None, _version(ncnn), "running ncnn .param/.bin models" if ncnn is not None else why,
+                           None if ncnn else NCNN_HINT))
+    version, why = distribution("pnnx")
+    found.append(Component("pnnx", version is not None, version, why or "ncnn export (from TorchScript)", None if version else NCNN_HINT))
+    version, why = distribution("mnn")  # not imported: MNN prints from native code at import
+    found.append(Component("MNN", version is not None, version, why or ".mnn export (from ONNX) and inference",
+                           None if version else MNN_HINT))
     return found
 
 
@@ -187,6 +197,10 @@ def capabilities(comps: list[Component], cuda: bool) -> dict[str, bool]:
         "run_litert": ok.get("LiteRT runtime", False),
         "export_executorch": ok.get("executorch", False),
         "run_executorch": ok.get("executorch", False),
+        "export_ncnn": ok.get("pnnx", False) and ok.get("ncnn", False),
+        "run_ncnn": ok.get("ncnn", False),
+        "export_mnn": ok.get("MNN", False) and ok.get("onnx", False),
+        "run_mnn": ok.get("MNN", False),
     }
 
 
@@ -245,7 +259,7 @@ def print_report(data: dict[str, Any]) -> None:
 
 
 def doctor(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
-    """Show what this machine can do: PyTorch build, GPUs, ONNX Runtime, TensorRT, Core ML, Triton, OpenVINO, LiteRT, ExecuTorch."""
+    """Show what this machine can do: PyTorch build, GPUs, ONNX Runtime, TensorRT, Core ML, Triton, OpenVINO, LiteRT, ExecuTorch, ncnn, MNN."""
     data = report()
     if as_json:
         typer.echo(json.dumps(data, indent=2))

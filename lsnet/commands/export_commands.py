@@ -10,7 +10,7 @@ from lsnet.commands.options import ImgSizeOption, LabelsOption, NumClassesOption
 
 def export(
     name: str = typer.Argument(..., help="Model name, e.g. lsnet_t."),
-    format: str = typer.Option("onnx", "--format", "-f", help="onnx, trt, coreml, triton, openvino, litert or executorch (aliases accepted)."),
+    format: str = typer.Option("onnx", "--format", "-f", help="onnx, trt, coreml, triton, openvino, litert, executorch, ncnn or mnn (aliases accepted)."),
     weights: Path | None = typer.Option(None, "--weights", help="Checkpoint (.pth/.safetensors); random init if omitted."),
     num_classes: int | None = NumClassesOption,
     random_head: bool = RandomHeadOption,

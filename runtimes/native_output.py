@@ -1,0 +1,51 @@
+"""Native libraries that print to the process's stdout (MNN prints its CPU features and precision mode there):
+``native_output_captured`` routes file descriptors 1 and 2 to a temporary file for the duration, so a CLI's
+JSON output stays clean, and gives the captured text back for error messages."""
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class CapturedOutput:
+    """What a native library printed inside ``native_output_captured`` (filled when the block ends)."""
+
+    text: str = ""
+
+    def tail(self, chars: int = 300) -> str:
+        """The last ``chars`` characters on one line."""
+        return " ".join(self.text.split())[-chars:]
+
+
+def flush_c_streams() -> None:
+    """Flush the C library's stdio buffers (output a native library printed but has not written yet)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # no C library to load by name (Windows): nothing buffered there to flush
+        pass
+
+
+@contextmanager
+def native_output_captured() -> Iterator[CapturedOutput]:
+    """Redirect the process's stdout and stderr file descriptors (what C/C++ code writes) into a temporary file."""
+    captured = CapturedOutput()
+    flush_c_streams()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            flush_c_streams()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            sink.seek(0)
+            captured.text = sink.read().decode(errors="replace")
