@@ -6,9 +6,11 @@ ExecuTorch/XNNPACK), one interleaved run with the ``lsnet bench`` harness, same 
 
 LSNet goes through ``lsnet export`` with each format's default (parity-checked; seeded random init, latency does
 not depend on the weight values). LSNet's ONNX (and the OpenVINO IR made from it) carries our ONNX Runtime layout
-rewrites; ``<model>_generic.onnx`` is the same export without them, the footing the peers are on; peers (timm, ``pip install "lsnet[peers]"``; left out with a note where timm cannot be imported) get the
-generic path of each runtime: timm model -> the same exporter hooks, no rewrites. LiteRT and ExecuTorch programs
-have a fixed batch, so they are exported once per batch size; each is measured at its own batch only.
+rewrites; ``<model>_generic.onnx`` is the same export without them, the footing the peers are on. LSNet's ExecuTorch
+program carries lsnet's XNNPACK rewrites. Peers (timm, ``pip install "lsnet[peers]"``; left out with a note where
+timm cannot be imported) get the generic path of each runtime: the timm model through the same exporter hooks, with
+no model-specific rewrites (ExecuTorch's generic edge passes apply to them too). LiteRT and ExecuTorch programs have
+a fixed batch, so they are exported once per batch size; each is measured at its own batch only.
 """
 import argparse
 import logging
@@ -155,8 +157,9 @@ def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     doc = sweep_artifacts(lambda: export_targets(args, folder), args, "bench/edge_runtimes.py")
     doc["settings"].setdefault("notes", []).append(
         "LSNet's ONNX and the OpenVINO IR made from it carry lsnet's ONNX Runtime layout rewrites; <model>_generic.onnx"
-        " is the same export without them. Peers get each runtime's generic path. LiteRT/ExecuTorch programs have a"
-        " fixed batch: one per batch size."
+        " is the same export without them. LSNet's ExecuTorch program carries lsnet's XNNPACK rewrites"
+        " (export/executorch_rewrites.py); peers get ExecuTorch's generic edge passes. Peers get each runtime's generic"
+        " path. LiteRT/ExecuTorch programs have a fixed batch: one per batch size."
     )
     return doc
 
