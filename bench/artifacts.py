@@ -16,21 +16,24 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
 
 
 def fp32_and_int8(model: str, weights: Path | None, folder: Path, calib: str, img_size: int = 224,
-                  **export_options: Any) -> dict[str, Path]:
-    """Export ``model`` to FP32 and INT8 ONNX in ``folder`` (reused when present); {'fp32': path, 'int8': path}.
+                  format: str = "onnx", **export_options: Any) -> dict[str, Path]:
+    """Export ``model`` to FP32 and INT8 ``format`` (onnx, litert or openvino) in ``folder`` (reused when present);
+    {'fp32': path, 'int8': path}.
 
     The INT8 export keeps its FP32-agreement report in the sidecar but is not refused on it: latency
     does not depend on the weights, and the benchmark may run with untrained weights. ``export_options``
     (e.g. ``eval_folder``) go to both exports.
     """
     from lsnet.export import export
+    from lsnet.export.formats import resolve_format
 
+    suffix = resolve_format(format).suffix
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {"fp32": folder / f"{model}_{img_size}.onnx", "int8": folder / f"{model}_{img_size}_int8.onnx"}
+    paths = {"fp32": folder / f"{model}_{img_size}{suffix}", "int8": folder / f"{model}_{img_size}_int8{suffix}"}
     if not paths["fp32"].is_file():
-        export(model, "onnx", weights=weights, img_size=img_size, output=paths["fp32"], **export_options)
+        export(model, format, weights=weights, img_size=img_size, output=paths["fp32"], **export_options)
     if not paths["int8"].is_file():
-        export(model, "onnx", weights=weights, img_size=img_size, output=paths["int8"], int8=True, calib=calib,
+        export(model, format, weights=weights, img_size=img_size, output=paths["int8"], int8=True, calib=calib,
                validate=False, **export_options)
     return paths
 

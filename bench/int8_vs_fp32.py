@@ -1,4 +1,4 @@
-"""FP32 vs INT8 ONNX Runtime latency on this CPU, beside a peer quantized the same way, in one interleaved run.
+"""FP32 vs INT8 latency on this CPU (ONNX Runtime or LiteRT), beside a peer quantized the same way, in one interleaved run.
 
     PYTHONPATH=. python bench/int8_vs_fp32.py --model lsnet_t --weights W.pth --labels L.txt --calib CALIB/ --eval HELDOUT/ \\
         --peer-onnx artifacts/peers/mobilenetv3_large_100.onnx --batches 1,8 --min-time 10 --rounds 10
@@ -7,7 +7,13 @@ Exports ``<model>_224.onnx`` and ``<model>_224_int8.onnx`` (with ``--eval``, bot
 quantizes the peer's FP32 ONNX (made by ``python -m lsnet.bench.peers``) exactly like our INT8 export, and
 times all of them exactly as ``lsnet bench A B C D --batch 1,8 ...`` would (interleaved rounds). Every INT8 row
 records its quantization, its held-out accuracy (where measured) and ``int8_over_fp32``: its p50 over the
-same model's FP32 p50 at that batch. Writes bench/results/int8_vs_fp32_<host>_<date>.json (schema
+same model's FP32 p50 at that batch. ``--format litert`` compares the FP32 and integer ``.tflite`` exports
+instead (LiteRT's XNNPACK CPU path; fixed batch 1, no peer), ``--format openvino`` the FP32 and NNCF INT8 IRs
+(no peer):
+
+    PYTHONPATH=. python bench/int8_vs_fp32.py --format litert --batches 1 --calib CALIB/ --min-time 5 --rounds 6
+
+Writes bench/results/int8_vs_fp32_<host>_<date>.json (schema
 lsnet-bench/1) and the table beside it as .md.
 """
 import argparse
@@ -30,10 +36,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_sweep_options(parser, "1,8", "int8_vs_fp32")
     parser.add_argument("--peer-onnx", type=Path, default=None,
                         help="FP32 ONNX of a peer (python -m lsnet.bench.peers): quantized the same way and timed in the same run")
+    parser.add_argument("--format", default="onnx", choices=("onnx", "litert", "openvino"),
+                        help="onnx (ONNX Runtime, Q/DQ INT8), litert (LiteRT/XNNPACK, integer .tflite; batch 1 only)"
+                             " or openvino (NNCF INT8 IR)")
     parser.add_argument("--artifacts-dir", type=Path, default=None, help="keep the exported artifacts here (reused when present)")
     args = parser.parse_args(argv)
     if args.peer_onnx is not None and (args.peer_onnx.suffix != ".onnx" or not args.peer_onnx.is_file()):
         raise UnknownOptionError(f"--peer-onnx {args.peer_onnx} is not an ONNX file: export one with python -m lsnet.bench.peers --out DIR.")
+    if args.format != "onnx" and args.peer_onnx is not None:
+        raise UnknownOptionError(f"--peer-onnx is quantized with ONNX Runtime: use it with --format onnx, not {args.format}.")
+    if args.format == "litert" and args.batches.replace(" ", "") != "1":
+        raise UnknownOptionError("--format litert exports a fixed batch of 1: pass --batches 1.")
     return args
 
 
@@ -67,7 +80,7 @@ def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
     def export_all() -> list[str]:
         options = {key: value for key in ("eval_folder", "labels") if (value := getattr(args, key)) is not None}
-        paths = fp32_and_int8(args.model, args.weights, folder, args.calib, args.img_size, **options)
+        paths = fp32_and_int8(args.model, args.weights, folder, args.calib, args.img_size, args.format, **options)
         targets = [paths["fp32"], paths["int8"]]
         if args.peer_onnx:
             targets += [args.peer_onnx, quantized_peer(args.peer_onnx, folder, args.calib, args.img_size)]

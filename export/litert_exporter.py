@@ -8,7 +8,8 @@ gather-based formulations leave ops outside the delegate.
 Batch: fixed (batch 1 by default, ``--batch N`` for another). litert-torch lowers GroupNorm with a symbolic batch
 to shapes JAX cannot trace, so no dynamic batch. FP16 (``--half``): the FP32 model's weights cast to FP16 with
 ai-edge-quantizer's float-casting (weight-only: XNNPACK dequantizes them once at load and computes in FP32;
-GPU delegates compute in FP16).
+GPU delegates compute in FP16). INT8 (``--int8 --calib DIR``): PT2E static quantization with integer
+convolutions and matrix products, gated on FP32 agreement like ONNX INT8 (``export/litert_int8.py``).
 """
 import tempfile
 from pathlib import Path
@@ -28,10 +29,25 @@ class LiteRTConversionError(LsnetError):
     """litert-torch could not convert the model."""
 
 
+def preflight_litert(options: ExportOptions) -> None:
+    """INT8 needs torchao's PT2E flow (a litert-torch dependency) and a threshold in 0..1; checked before any work."""
+    from lsnet.export.int8_gate import check_int8_threshold
+
+    if options.int8:
+        require("torchao.quantization.pt2e", "litert", "LiteRT INT8 export")
+        check_int8_threshold(options)
+
+
 def export_litert(model: nn.Module, options: ExportOptions, path: Path) -> dict[str, Any]:
     """Write ``model`` (reparameterized, SKA chosen) as a ``.tflite`` flatbuffer at ``path``; return the metadata."""
     litert_torch = require("litert_torch", "litert", "LiteRT export")
     example = torch.randn(options.batch or 1, 3, *model_img_size(model))
+    meta: dict[str, Any] = {"dynamic_batch": False, "batch": options.batch or 1, "layout": "NCHW"}
+    versions = {name: package_version(name) for name in ("litert-torch", "ai-edge-litert", "ai-edge-quantizer")}
+    if options.int8:
+        from lsnet.export.litert_int8 import export_litert_int8
+
+        return {**meta, "int8": export_litert_int8(model, options, path, example), "versions": {**versions, "torchao": package_version("torchao")}}
     try:
         with torch.no_grad():
             edge_model = litert_torch.convert(model.eval(), (example,))
@@ -40,7 +56,6 @@ def export_litert(model: nn.Module, options: ExportOptions, path: Path) -> dict[
             f"litert-torch cannot convert {options.ska} SKA ({type(exc).__name__}: {' '.join(str(exc).split())[:160]});"
             " export with the default --ska conv_im2col."
         ) from exc
-    meta: dict[str, Any] = {"dynamic_batch": False, "batch": options.batch or 1, "layout": "NCHW"}
     if options.half:
         with tempfile.TemporaryDirectory(prefix="lsnet-litert-") as tmp:
             fp32 = Path(tmp) / "fp32.tflite"
@@ -48,7 +63,7 @@ def export_litert(model: nn.Module, options: ExportOptions, path: Path) -> dict[
             meta["fp16"] = cast_weights_fp16(fp32, path)
     else:
         edge_model.export(str(path))
-    meta["versions"] = {name: package_version(name) for name in ("litert-torch", "ai-edge-litert", "ai-edge-quantizer")}
+    meta["versions"] = versions
     return meta
 
 

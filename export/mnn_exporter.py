@@ -6,9 +6,9 @@ script (``MNN.tools.mnnconvert``) is never used and ``MNN.tools`` is never impor
 the script sends every conversion's details there. The compiled converter opens no socket (checked with strace).
 
 Why from ONNX and which SKA: MNN converts the default ONNX export exactly (max abs error ~1e-6, dynamic batch kept),
-so the model inherits the ONNX checks (rank <= 4, simplified graph). The ``shift`` SKA (slices and adds) ran about
-1.2x faster than ``conv_im2col`` in MNN in a short interleaved single-thread check on this machine (lsnet_t,
-batch 1: 28 ms vs 34 ms), so it is the format's default; ``unfold`` is not an ONNX option (rank 6).
+so the model inherits the ONNX checks (rank <= 4, simplified graph). The ``shift`` SKA (slices and adds) ran 1.06x faster
+than ``conv_im2col`` in MNN (lsnet_t, batch 1, one thread, p50 14.7 ms vs 15.6 ms, interleaved:
+bench/results/ncnn_mnn_ska_cpu_vm_20261201.json), so it is the format's default; ``unfold`` is not an ONNX option (rank 6).
 FP16 (``--half``): MNN's ``--fp16`` stores the weights in FP16; the CPU backend computes in FP32.
 """
 import copy

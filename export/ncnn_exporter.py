@@ -7,8 +7,8 @@ from TorchScript is exact (max abs error ~1e-6 in FP32). pnnx writes several sid
 published (through ``artifact.staged_files``, with the sidecar).
 
 SKA formulation: ``unfold`` (the format's default). pnnx converts ``unfold`` and ``conv_im2col`` exactly; ``unfold``
-ran about 1.5x faster than ``conv_im2col`` in ncnn in a short interleaved single-thread check on this machine
-(lsnet_t, batch 1: 22 ms vs 34 ms). ``shift`` converts to a graph ncnn cannot load (pnnx leaves ``Tensor.slice``,
+ran 1.29x faster than ``conv_im2col`` in ncnn (lsnet_t, batch 1, one thread, p50 13.8 ms vs 17.8 ms, interleaved:
+bench/results/ncnn_mnn_ska_cpu_vm_20261201.json). ``shift`` converts to a graph ncnn cannot load (pnnx leaves ``Tensor.slice``,
 which ncnn has no layer for); the exporter refuses it in one line.
 
 Batch: ncnn runs one image per extractor and its graph has no batch axis, so the artifact takes any batch: the

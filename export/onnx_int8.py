@@ -11,7 +11,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,9 @@ import numpy as np
 from torch import nn
 
 from lsnet.deps import require
-from lsnet.errors import ParityError, UnknownOptionError
 from lsnet.export.int8_calibration import CalibrationData, calibration_data
+from lsnet.export.int8_gate import check_int8_threshold, judge_int8
 from lsnet.export.options import ExportOptions
-from lsnet.export.parity import ParityReport, Thresholds, compare, limits_for
 
 log = logging.getLogger(__name__)
 
@@ -191,24 +190,6 @@ def quantize_qdq(model_path: Path, out_path: Path, calibration: np.ndarray, batc
     return excluded, method
 
 
-def agreement_report(fp32_path: Path, int8_path: Path, data: CalibrationData, batch: int | None,
-                     limits: Thresholds, max_calibration_cases: int = 64) -> tuple[ParityReport, ParityReport]:
-    """INT8 vs FP32 ONNX Runtime outputs: (the gate, on the held-out images; the other cases, recorded only).
-
-    The gate judges the real images calibration never saw (``data.gated``); synthetic inputs and the
-    calibration images themselves say nothing about accuracy and are recorded beside it. Only when the
-    calibration is synthetic (no real images at all) is the synthetic held-out case judged.
-    """
-    gate = ParityReport(precision="int8-vs-fp32", thresholds=limits)
-    recorded = ParityReport(precision="int8-vs-fp32", thresholds=limits)
-    cases = {f"calibration images ({min(len(data.calibration), max_calibration_cases)})": data.calibration[:max_calibration_cases], **data.heldout}
-    for name, inputs in cases.items():
-        (gate if name == data.gated else recorded).cases.append(
-            compare(name, run_session(int8_path, inputs, batch), run_session(fp32_path, inputs, batch), limits)
-        )
-    return gate, recorded
-
-
 def quantization_summary(method: str, excluded: list[str], data: CalibrationData,
                          keep_float: Iterable[str] = FLOAT_GROUPS) -> dict[str, Any]:
     """How a model was quantized, for its sidecar: method, precisions, float groups, calibration."""
@@ -228,8 +209,7 @@ def quantize_onnx(fp32_onnx_path: Path, out_path: Path, model: nn.Module, option
                   keep_float: Iterable[str] = FLOAT_GROUPS) -> dict[str, Any]:
     """Quantize ``fp32_onnx_path`` to ``out_path`` (Q/DQ INT8); refuse with ParityError below ``options.int8_threshold``."""
     require("onnxruntime", "onnx", "INT8 export")
-    if not 0.0 <= options.int8_threshold <= 1.0:
-        raise UnknownOptionError(f"--int8-threshold {options.int8_threshold} must be between 0 and 1.")
+    check_int8_threshold(options)
     keep_float = tuple(keep_float)
     batch = None if options.dynamic_batch else options.batch
     data = calibration_data(options.calib, model.pretrained_cfg)
@@ -237,22 +217,6 @@ def quantize_onnx(fp32_onnx_path: Path, out_path: Path, model: nn.Module, option
         prepared = Path(tmp) / "prepared.onnx"
         notes = pre_process(fp32_onnx_path, prepared)
         excluded, method = quantize_qdq(prepared, out_path, data.calibration, batch, keep_float)
-        report, recorded = agreement_report(prepared, out_path, data, batch, limits_for("int8", options.int8_threshold))
-    report.notes.extend(data.notes + notes)
-    summary = {
-        **quantization_summary(method, excluded, data, keep_float),
-        "threshold": options.int8_threshold,
-        "agreement_with_fp32": report.to_dict(),
-        "recorded_cases": [asdict(case) for case in recorded.cases],
-    }
-    if not report.passed and not options.validate:
-        log.warning("INT8 agreement with FP32 is below the limits (%s); kept because validation is off", report.failures[0])
-    elif not report.passed:
-        raise ParityError(
-            f"INT8 model disagrees with FP32: {report.failures[0]} (limit: top-1 agreement >= --int8-threshold"
-            f" {options.int8_threshold} on images the calibration never saw); calibrate with more real images"
-            " (--calib DIR) or lower --int8-threshold. Nothing was written."
-        )
-    worst = report.worst()
-    log.info("INT8 vs FP32: top-1 agreement >= %.3f, top-5 >= %.3f, cosine >= %.4f", worst["min_top1_agreement"], worst["min_top5_agreement"], worst["min_cosine"])
-    return summary
+        verdict = judge_int8(lambda x: run_session(out_path, x, batch), lambda x: run_session(prepared, x, batch), data, options, notes)
+    return {**quantization_summary(method, excluded, data, keep_float), **verdict}
+

@@ -10,7 +10,9 @@ from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo, artifact_file, re
 
 class LiteRTRunner(Runner):
     """A .tflite model in the LiteRT interpreter on the CPU. XNNPACK is LiteRT's default CPU delegate and takes
-    every op it supports; ``threads`` sets the interpreter's (and XNNPACK's) thread count."""
+    every op it supports; ``threads`` sets the interpreter's (and XNNPACK's) thread count. An integer model's int8
+    input and output (``lsnet export --format litert --int8``) are quantized and dequantized here with the tensors'
+    scale and zero point, so callers pass float images and get float logits from every LiteRT model."""
 
     def __init__(self, path: str | Path, device: str = "cpu", *, threads: int | None = None) -> None:
         from lsnet.runtimes.artifact_metadata import read_sidecar
@@ -26,8 +28,7 @@ class LiteRTRunner(Runner):
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         batch, channels, height, width = (int(d) for d in self.input["shape"])
-        self.input_spec = InputSpec(name=self.input["name"], shape=(batch, channels, height, width),
-                                    dtype=np.dtype(self.input["dtype"]).name)
+        self.input_spec = InputSpec(name=self.input["name"], shape=(batch, channels, height, width), dtype="float32")
         metadata = read_sidecar(self.path)
         self.info = RunnerInfo(runtime="litert", device=device, precision=metadata.get("precision", "fp32"),
                                metadata={**metadata, "threads": threads})
@@ -35,9 +36,27 @@ class LiteRTRunner(Runner):
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Run one float batch and return float32 logits."""
         self.input_spec.check_batch(batch.shape[0])
-        self.interpreter.set_tensor(self.input["index"], np.ascontiguousarray(batch, dtype=self.input_spec.dtype))
+        self.interpreter.set_tensor(self.input["index"], to_tensor(batch, self.input))
         self.interpreter.invoke()
-        return np.array(self.interpreter.get_tensor(self.output["index"]), dtype=np.float32)
+        return from_tensor(self.interpreter.get_tensor(self.output["index"]), self.output)
 
     def close(self) -> None:
         self.interpreter = None
+
+
+def to_tensor(batch: np.ndarray, detail: dict) -> np.ndarray:
+    """``batch`` in the dtype of the input tensor ``detail``: int8/uint8 inputs are quantized with its scale and zero point."""
+    dtype = np.dtype(detail["dtype"])
+    if dtype.kind not in "iu":
+        return np.ascontiguousarray(batch, dtype=dtype)
+    scale, zero_point = detail["quantization"]
+    info = np.iinfo(dtype)
+    return np.clip(np.round(batch / scale) + zero_point, info.min, info.max).astype(dtype)
+
+
+def from_tensor(values: np.ndarray, detail: dict) -> np.ndarray:
+    """Float32 values of the output tensor ``detail``: quantized outputs are dequantized with its scale and zero point."""
+    if np.dtype(detail["dtype"]).kind not in "iu":
+        return np.array(values, dtype=np.float32)
+    scale, zero_point = detail["quantization"]
+    return ((values.astype(np.float32) - zero_point) * scale).astype(np.float32)

@@ -48,3 +48,12 @@ def test_int8_vs_fp32_bad_peer_fails_before_exporting(tmp_path: Path) -> None:
     with pytest.raises(UnknownOptionError, match="--peer-onnx .* is not an ONNX file"):
         int8_vs_fp32.main(["--peer-onnx", str(tmp_path / "missing.onnx"), "--artifacts-dir", str(tmp_path / "a"), "--out", str(tmp_path / "r.json")])
     assert not any(tmp_path.iterdir())
+
+
+def test_int8_vs_fp32_litert_takes_batch_1_only_and_fails_before_exporting(tmp_path: Path) -> None:
+    from lsnet.bench import int8_vs_fp32
+    from lsnet.errors import UnknownOptionError
+
+    with pytest.raises(UnknownOptionError, match="--format litert exports a fixed batch of 1: pass --batches 1"):
+        int8_vs_fp32.main(["--format", "litert", "--batches", "1,8", "--artifacts-dir", str(tmp_path / "a"), "--out", str(tmp_path / "r.json")])
+    assert not any(tmp_path.iterdir())

@@ -10,10 +10,10 @@ from lsnet.commands import doctor
 from lsnet.deps import try_import
 
 COMPONENTS = {"PyTorch CUDA", "onnx", "onnxslim", "onnxruntime", "TensorRT", "coremltools", "triton", "openvino",
-              "LiteRT runtime", "litert-torch", "executorch", "ncnn", "pnnx", "MNN"}
+              "nncf", "LiteRT runtime", "litert-torch", "executorch", "ncnn", "pnnx", "MNN"}
 CAPABILITIES = {"pytorch_cpu", "pytorch_cuda", "export_onnx", "run_onnx_cpu", "run_onnx_cuda", "export_tensorrt",
-                "run_tensorrt", "export_coreml", "coreml_predictions", "triton_ska", "export_openvino", "run_openvino",
-                "export_litert", "run_litert", "export_executorch", "run_executorch", "export_ncnn", "run_ncnn",
+                "run_tensorrt", "export_coreml", "coreml_predictions", "triton_ska", "export_openvino", "export_openvino_int8",
+                "run_openvino", "export_litert", "run_litert", "export_executorch", "run_executorch", "export_ncnn", "run_ncnn",
                 "export_mnn", "run_mnn"}
 
 
@@ -67,6 +67,7 @@ def test_missing_pieces_get_their_install_command(monkeypatch) -> None:
     assert comps["coremltools"].install == 'pip install "lsnet[coreml]"'
     assert comps["triton"].install == 'pip install "lsnet[triton-kernel]"'
     assert comps["openvino"].install == 'pip install "lsnet[openvino]"'
+    assert comps["nncf"].install == 'pip install "lsnet[openvino-int8]"'
     assert comps["LiteRT runtime"].install == comps["litert-torch"].install == 'pip install "lsnet[litert]"'
     assert comps["executorch"].install == 'pip install "lsnet[executorch]"'
     assert comps["ncnn"].install == comps["pnnx"].install == 'pip install "lsnet[ncnn]"'

@@ -17,6 +17,7 @@ TRT_HINT = 'pip install "lsnet[trt]" (needs an NVIDIA GPU, driver and CUDA; the 
 COREML_HINT = 'pip install "lsnet[coreml]"'
 TRITON_HINT = 'pip install "lsnet[triton-kernel]"'
 OPENVINO_HINT = 'pip install "lsnet[openvino]"'
+NNCF_HINT = 'pip install "lsnet[openvino-int8]"'
 LITERT_HINT = 'pip install "lsnet[litert]"'
 EXECUTORCH_HINT = 'pip install "lsnet[executorch]"'
 NCNN_HINT = 'pip install "lsnet[ncnn]"'
@@ -122,6 +123,8 @@ def edge_components() -> list[Component]:
     found.append(Component("openvino", ov is not None, _version(ov),
                            "OpenVINO IR export and inference (CPU; Intel GPUs/NPUs where present)" if ov is not None else why,
                            None if ov else OPENVINO_HINT))
+    version, why = distribution("nncf")  # not imported: heavy, and only the INT8 export needs it
+    found.append(Component("nncf", version is not None, version, why or "OpenVINO INT8 export (--int8)", None if version else NNCF_HINT))
     litert, why = try_import("ai_edge_litert.interpreter")
     found.append(Component("LiteRT runtime", litert is not None, distribution("ai-edge-litert")[0],
                            "running .tflite models (XNNPACK)" if litert is not None else why, None if litert else LITERT_HINT))
@@ -192,6 +195,7 @@ def capabilities(comps: list[Component], cuda: bool) -> dict[str, bool]:
         "coreml_predictions": ok.get("coremltools", False) and platform.system() == "Darwin",
         "triton_ska": ok.get("triton", False) and cuda,
         "export_openvino": ok.get("openvino", False) and ok.get("onnx", False),
+        "export_openvino_int8": ok.get("openvino", False) and ok.get("onnx", False) and ok.get("nncf", False),
         "run_openvino": ok.get("openvino", False),
         "export_litert": ok.get("litert-torch", False),
         "run_litert": ok.get("LiteRT runtime", False),
