@@ -1,14 +1,16 @@
 """CPU runtime shoot-out: LSNet and peers in every installed runtime (ONNX Runtime, OpenVINO, LiteRT/XNNPACK,
-ExecuTorch/XNNPACK), one interleaved run with the ``lsnet bench`` harness, same thread count for all.
+ExecuTorch/XNNPACK, ncnn, MNN), one interleaved run with the ``lsnet bench`` harness, same thread count for all.
 
     python -m lsnet.bench.edge_runtimes --models lsnet_t,lsnet_s --batches 1,8 --threads 2 --min-time 20 --rounds 10 \\
         --out bench/results/edge_runtimes_cpu.json
 
 LSNet goes through ``lsnet export`` with each format's default (parity-checked; seeded random init, latency does
 not depend on the weight values). LSNet's ONNX (and the OpenVINO IR made from it) carries our ONNX Runtime layout
-rewrites; ``<model>_generic.onnx`` is the same export without them, the footing the peers are on; peers (timm, ``pip install "lsnet[peers]"``; left out with a note where timm cannot be imported) get the
-generic path of each runtime: timm model -> the same exporter hooks, no rewrites. LiteRT and ExecuTorch programs
-have a fixed batch, so they are exported once per batch size; each is measured at its own batch only.
+rewrites; ``<model>_generic.onnx`` is the same export without them, the footing the peers are on. LSNet's ExecuTorch
+program carries lsnet's XNNPACK rewrites. Peers (timm, ``pip install "lsnet[peers]"``; left out with a note where
+timm cannot be imported) get the generic path of each runtime: the timm model through the same exporter hooks, with
+no model-specific rewrites (ExecuTorch's generic edge passes apply to them too). LiteRT and ExecuTorch programs have
+a fixed batch, so they are exported once per batch size; each is measured at its own batch only.
 """
 import argparse
 import logging
@@ -17,7 +19,9 @@ from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = {"onnx": ".onnx", "openvino": ".xml", "litert": ".tflite", "executorch": ".pte"}
+RUNTIMES = {
+    "onnx": ".onnx", "openvino": ".xml", "litert": ".tflite", "executorch": ".pte", "ncnn": ".ncnn.param", "mnn": ".mnn",
+}
 FIXED_BATCH = ("litert", "executorch")
 
 
@@ -73,9 +77,11 @@ def lsnet_exports(model: str, runtime: str, batches: list[int], folder: Path) ->
 
 def peer_exports(name: str, runtime: str, batches: list[int], folder: Path) -> list[Path]:
     """The generic path of ``runtime`` for a timm peer: ONNX as bench/peers.py writes it, the IR converted from that
-    ONNX, LiteRT/ExecuTorch through the same exporter hooks as LSNet (without parity: the peer has no reference)."""
+    ONNX, the other formats through the format table's own exporter hook (without parity: the peer has no reference)."""
     from lsnet.bench.peers import build_peer, export_peer
-    from lsnet.export.artifact import staged, write_json_atomic
+    from lsnet.export.artifact import staged_files, write_json_atomic
+    from lsnet.export.api import load_hook
+    from lsnet.export.formats import resolve_format
     from lsnet.export.options import ExportOptions
     from lsnet.runtimes.artifact_metadata import read_sidecar, sidecar_path
 
@@ -86,18 +92,16 @@ def peer_exports(name: str, runtime: str, batches: list[int], folder: Path) -> l
         return [onnx]
     if runtime == "openvino":
         return [_onnx_to_openvino(onnx, folder / f"{name}.xml")]
-    from lsnet.export.executorch_exporter import export_executorch
-    from lsnet.export.litert_exporter import export_litert
-
-    hooks: dict[str, Callable[..., dict[str, Any]]] = {"litert": export_litert, "executorch": export_executorch}
+    fmt = resolve_format(runtime)
     paths = []
-    for batch in batches:
-        path = folder / f"{name}_b{batch}{RUNTIMES[runtime]}"
+    for batch in batches if runtime in FIXED_BATCH else [None]:
+        path = folder / (f"{name}{RUNTIMES[runtime]}" if batch is None else f"{name}_b{batch}{RUNTIMES[runtime]}")
         if not path.is_file():
-            meta = {**read_sidecar(onnx), "format": runtime, "batch": batch, "dynamic_batch": False}
-            meta["input"] = {**meta["input"], "shape": [batch, *meta["input"]["shape"][1:]]}
-            with staged(path) as temp:
-                meta.update(hooks[runtime](build_peer(name, 224), ExportOptions(batch=batch, dynamic_batch=False), temp))
+            meta = {**read_sidecar(onnx), "format": runtime, "batch": batch or "dynamic", "dynamic_batch": batch is None}
+            meta["input"] = {**meta["input"], "shape": [batch or "batch", *meta["input"]["shape"][1:]]}
+            options = ExportOptions(batch=batch or 1, dynamic_batch=batch is None)
+            with staged_files(path, fmt.companions) as temp:
+                meta.update(load_hook(fmt.exporter)(build_peer(name, 224), options, temp))
             write_json_atomic(sidecar_path(path), meta)
         paths.append(path)
     return paths
@@ -130,9 +134,11 @@ def peers_available(names: list[str]) -> list[str]:
     return names
 
 
-def export_targets(args: argparse.Namespace, folder: Path) -> list[str]:
-    """Every artifact of the shoot-out, runtime-major so one runtime's rows sit together."""
+def export_targets(args: argparse.Namespace, folder: Path, left_out: list[str]) -> list[str]:
+    """Every artifact of the shoot-out, runtime-major so one runtime's rows sit together; a peer that a runtime
+    cannot take is logged and named in ``left_out`` (LSNet exports must succeed)."""
     from lsnet.bench.commands import parse_int_list
+    from lsnet.errors import LsnetError
 
     batches = parse_int_list(args.batches, "--batches")
     runtimes = installed_runtimes([r.strip() for r in args.runtimes.split(",") if r.strip()])
@@ -143,7 +149,11 @@ def export_targets(args: argparse.Namespace, folder: Path) -> list[str]:
         for model in models:
             paths += lsnet_exports(model, runtime, batches, folder)
         for peer in peers:
-            paths += peer_exports(peer, runtime, batches, folder)
+            try:
+                paths += peer_exports(peer, runtime, batches, folder)
+            except LsnetError as exc:
+                log.warning("leaving out %s in %s: %s", peer, runtime, exc)
+                left_out.append(f"{peer} is not in {runtime}: {exc}")
     return [str(p) for p in paths]
 
 
@@ -152,12 +162,15 @@ def benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from lsnet.bench.commands import sweep_artifacts
 
     folder.mkdir(parents=True, exist_ok=True)
-    doc = sweep_artifacts(lambda: export_targets(args, folder), args, "bench/edge_runtimes.py")
-    doc["settings"].setdefault("notes", []).append(
+    left_out: list[str] = []
+    doc = sweep_artifacts(lambda: export_targets(args, folder, left_out), args, "bench/edge_runtimes.py")
+    doc["settings"].setdefault("notes", []).extend([
         "LSNet's ONNX and the OpenVINO IR made from it carry lsnet's ONNX Runtime layout rewrites; <model>_generic.onnx"
-        " is the same export without them. Peers get each runtime's generic path. LiteRT/ExecuTorch programs have a"
-        " fixed batch: one per batch size."
-    )
+        " is the same export without them. LSNet's ExecuTorch program carries lsnet's XNNPACK rewrites"
+        " (export/executorch_rewrites.py); peers get each runtime's generic path (ExecuTorch's generic edge passes"
+        " included). LiteRT/ExecuTorch programs have a fixed batch: one per batch size.",
+        *left_out,
+    ])
     return doc
 
 

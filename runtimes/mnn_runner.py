@@ -31,11 +31,11 @@ class MNNRunner(Runner):
                 self.module = mnn.nn.load_module_from_file(str(self.path), [], [], runtime_manager=runtime)
                 name = self.module.get_info()["inputNames"][0]
                 _, _, height, width = mnn.expr.load_as_dict(str(self.path))[name].shape
-            except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as exc:
+            except (RuntimeError, ValueError, TypeError, KeyError, IndexError, SystemError) as exc:  # SystemError: a file MNN cannot parse
                 self.module = None
                 printed.text = f"{type(exc).__name__}: {exc}"
         if self.module is None:
-            raise ArtifactError(f"MNN cannot load {self.path} ({printed.tail(200)}); re-export it with lsnet export.")
+            raise ArtifactError(f"MNN cannot load {self.path} ({printed.last_line()}); re-export it with lsnet export.")
         self.expr = mnn.expr
         metadata = read_sidecar(self.path)
         fixed = metadata.get("input", {}).get("shape", ["batch"])[0]  # MNN keeps a dynamic batch but does not say so

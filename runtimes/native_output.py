@@ -17,6 +17,11 @@ class CapturedOutput:
         """The last ``chars`` characters on one line."""
         return " ".join(self.text.split())[-chars:]
 
+    def last_line(self) -> str:
+        """The last non-empty line (what a library printed when it gave up)."""
+        lines = [line.strip() for line in self.text.splitlines() if line.strip()]
+        return lines[-1][:200] if lines else "no message"
+
 
 def flush_c_streams() -> None:
     """Flush the C library's stdio buffers (output a native library printed but has not written yet)."""

@@ -24,7 +24,7 @@ def fake_export(monkeypatch):
 
 def test_fixed_batch_runtimes_get_one_export_per_batch_and_reuse_files(fake_export, tmp_path):
     args = SimpleNamespace(batches="1,8", runtimes="onnx,litert,executorch", models="lsnet_t", peers="")
-    paths = edge_runtimes.export_targets(args, tmp_path)
+    paths = edge_runtimes.export_targets(args, tmp_path, [])
     assert [Path(p).name for p in paths] == [
         "lsnet_t.onnx", "lsnet_t_generic.onnx",
         "lsnet_t_b1.tflite", "lsnet_t_b8.tflite", "lsnet_t_b1.pte", "lsnet_t_b8.pte",
@@ -32,7 +32,7 @@ def test_fixed_batch_runtimes_get_one_export_per_batch_and_reuse_files(fake_expo
     assert [c[2] for c in fake_export] == [
         {"rewrites": "all"}, {"rewrites": "none"}, {"batch": 1}, {"batch": 8}, {"batch": 1}, {"batch": 8},
     ]
-    assert edge_runtimes.export_targets(args, tmp_path) == paths and len(fake_export) == 6  # reused, not re-exported
+    assert edge_runtimes.export_targets(args, tmp_path, []) == paths and len(fake_export) == 6  # reused, not re-exported
 
 
 def test_peers_are_left_out_with_a_warning_without_timm(monkeypatch, caplog):
@@ -50,3 +50,20 @@ def test_missing_runtime_is_left_out(monkeypatch):
 
     monkeypatch.setattr("lsnet.export.api.check_requirements", check)
     assert edge_runtimes.installed_runtimes(["onnx", "executorch"]) == ["onnx"]
+
+
+def test_a_peer_a_runtime_cannot_take_is_left_out_with_a_note(fake_export, monkeypatch, tmp_path):
+    from lsnet.errors import LsnetError
+
+    def peer_exports(name, runtime, batches, folder):
+        if runtime == "mnn":
+            raise LsnetError("the exported graph has tensors of rank > 5")
+        return [folder / f"{name}.{runtime}"]
+
+    monkeypatch.setattr(edge_runtimes, "peer_exports", peer_exports)
+    monkeypatch.setattr(edge_runtimes, "peers_available", lambda names: names)
+    args = SimpleNamespace(batches="1", runtimes="onnx,mnn", models="lsnet_t", peers="efficientvit_m4")
+    left_out: list[str] = []
+    paths = [Path(p).name for p in edge_runtimes.export_targets(args, tmp_path, left_out)]
+    assert paths == ["lsnet_t.onnx", "lsnet_t_generic.onnx", "efficientvit_m4.onnx", "lsnet_t.mnn"]
+    assert left_out == ["efficientvit_m4 is not in mnn: the exported graph has tensors of rank > 5"]

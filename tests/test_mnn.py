@@ -10,7 +10,7 @@ import torch
 pytest.importorskip("onnx")
 pytest.importorskip("MNN")
 
-from lsnet.errors import MissingDependencyError, ParityError  # noqa: E402
+from lsnet.errors import ArtifactError, MissingDependencyError, ParityError  # noqa: E402
 from lsnet.export import export, onnx_exporter  # noqa: E402
 from lsnet.runtimes.artifact_metadata import read_sidecar  # noqa: E402
 from lsnet.runtimes.registry import open_runner  # noqa: E402
@@ -83,3 +83,9 @@ def test_missing_mnn_is_one_line_with_the_extra(monkeypatch, tmp_path):
     with pytest.raises(MissingDependencyError, match=r'lsnet\[mnn\]'):
         export("lsnet_t", "mnn", output=tmp_path / "m.mnn")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_is_not_an_mnn_model_is_one_line(tmp_path):
+    (tmp_path / "broken.mnn").write_bytes(b"not an MNN model")
+    with pytest.raises(ArtifactError, match="MNN cannot load .*broken.mnn.*re-export it"):
+        open_runner(tmp_path / "broken.mnn")

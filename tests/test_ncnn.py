@@ -8,7 +8,7 @@ import torch
 pytest.importorskip("pnnx")
 pytest.importorskip("ncnn")
 
-from lsnet.errors import MissingDependencyError, OutputPathError, ParityError, UnknownOptionError  # noqa: E402
+from lsnet.errors import ArtifactError, MissingDependencyError, OutputPathError, ParityError, UnknownOptionError  # noqa: E402
 from lsnet.export import export, ncnn_exporter  # noqa: E402
 from lsnet.runtimes.artifact_metadata import read_sidecar  # noqa: E402
 from lsnet.runtimes.registry import open_runner  # noqa: E402
@@ -85,3 +85,14 @@ def test_missing_pnnx_is_one_line_with_the_extra(monkeypatch, tmp_path):
     with pytest.raises(MissingDependencyError, match=r'lsnet\[ncnn\]'):
         export("lsnet_t", "ncnn", output=tmp_path / "m.param")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_broken_pair_is_one_line(exported, tmp_path):
+    lonely = tmp_path / "lonely.param"
+    lonely.write_bytes(exported.path.read_bytes())
+    with pytest.raises(ArtifactError, match="no weights file lonely.bin beside it"):
+        open_runner(lonely)
+    (tmp_path / "broken.param").write_text("7767517\n2 2\nInput in0 0 1 in0 0=224 1=224 2=3\nNoSuchLayer x 1 1 in0 out0\n")
+    (tmp_path / "broken.bin").write_bytes(b"\0" * 16)
+    with pytest.raises(ArtifactError, match="ncnn cannot load .*broken.param"):
+        open_runner(tmp_path / "broken.param")
