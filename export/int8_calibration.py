@@ -1,5 +1,6 @@
 """Calibration and held-out inputs for INT8: an image folder with the model's preprocessing, or synthetic images."""
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,3 +101,13 @@ def load_folder(files: list[Path], cfg: Any) -> np.ndarray:
     return np.stack(
         [preprocess(load_image(f), size, cfg.mean, cfg.std, cfg.crop_pct, cfg.interpolation) for f in files]
     ).astype(np.float32)
+
+
+def chunks(inputs: np.ndarray, size: int, pad: bool) -> Iterable[tuple[np.ndarray, int]]:
+    """(batch, valid rows) slices of ``inputs``; the last one zero-padded to ``size`` when ``pad``."""
+    for start in range(0, len(inputs), size):
+        part = inputs[start : start + size]
+        valid = len(part)
+        if pad and valid < size:
+            part = np.concatenate([part, np.zeros((size - valid, *part.shape[1:]), part.dtype)])
+        yield np.ascontiguousarray(part), valid

@@ -9,7 +9,7 @@ import numpy as np
 from torch import nn
 
 from lsnet.errors import ParityError, UnknownOptionError
-from lsnet.export.int8_calibration import CalibrationData
+from lsnet.export.int8_calibration import CalibrationData, chunks
 from lsnet.export.options import ExportOptions
 from lsnet.export.parity import ParityReport, Thresholds, compare, limits_for
 
@@ -23,8 +23,6 @@ def torch_logits(model: nn.Module, inputs: np.ndarray) -> np.ndarray:
     """FP32 logits of the PyTorch ``model`` on ``inputs``, in batches."""
     import torch
 
-    from lsnet.export.onnx_int8 import chunks
-
     with torch.no_grad():
         return np.concatenate([model(torch.from_numpy(part)).numpy() for part, _ in chunks(inputs, BATCH, pad=False)])
 
@@ -32,7 +30,6 @@ def torch_logits(model: nn.Module, inputs: np.ndarray) -> np.ndarray:
 def artifact_logits(path: Path, inputs: np.ndarray) -> np.ndarray:
     """Float logits of the artifact at ``path`` (its runner, by suffix) on ``inputs``: in its fixed batch, the
     last chunk zero-padded, or in batches of ``BATCH`` when the batch is dynamic."""
-    from lsnet.export.onnx_int8 import chunks
     from lsnet.runtimes.registry import open_runner
 
     with open_runner(path) as runner:

@@ -40,22 +40,16 @@ def preflight_litert(options: ExportOptions) -> None:
 
 def export_litert(model: nn.Module, options: ExportOptions, path: Path) -> dict[str, Any]:
     """Write ``model`` (reparameterized, SKA chosen) as a ``.tflite`` flatbuffer at ``path``; return the metadata."""
-    litert_torch = require("litert_torch", "litert", "LiteRT export")
+    require("litert_torch", "litert", "LiteRT export")
     example = torch.randn(options.batch or 1, 3, *model_img_size(model))
     meta: dict[str, Any] = {"dynamic_batch": False, "batch": options.batch or 1, "layout": "NCHW"}
     versions = {name: package_version(name) for name in ("litert-torch", "ai-edge-litert", "ai-edge-quantizer")}
     if options.int8:
         from lsnet.export.litert_int8 import export_litert_int8
 
-        return {**meta, "int8": export_litert_int8(model, options, path, example), "versions": {**versions, "torchao": package_version("torchao")}}
-    try:
-        with torch.no_grad():
-            edge_model = litert_torch.convert(model.eval(), (example,))
-    except Exception as exc:  # litert-torch raises torch.export, JAX and MLIR errors alike
-        raise LiteRTConversionError(
-            f"litert-torch cannot convert {options.ska} SKA ({type(exc).__name__}: {' '.join(str(exc).split())[:160]});"
-            " export with the default --ska conv_im2col."
-        ) from exc
+        int8 = export_litert_int8(model, options, path, example, convert)
+        return {**meta, "int8": int8, "versions": {**versions, "torchao": package_version("torchao")}}
+    edge_model = convert(model.eval(), example, f"{options.ska} SKA")
     if options.half:
         with tempfile.TemporaryDirectory(prefix="lsnet-litert-") as tmp:
             fp32 = Path(tmp) / "fp32.tflite"
@@ -65,6 +59,19 @@ def export_litert(model: nn.Module, options: ExportOptions, path: Path) -> dict[
         edge_model.export(str(path))
     meta["versions"] = versions
     return meta
+
+
+def convert(module: nn.Module, example: torch.Tensor, what: str, **kwargs: Any) -> Any:
+    """``litert_torch.convert(module, (example,), **kwargs)``; any failure is one LiteRTConversionError naming ``what``."""
+    litert_torch = require("litert_torch", "litert", "LiteRT export")
+    try:
+        with torch.no_grad():
+            return litert_torch.convert(module, (example,), **kwargs)
+    except Exception as exc:  # litert-torch raises torch.export, JAX and MLIR errors alike
+        raise LiteRTConversionError(
+            f"litert-torch cannot convert {what} ({type(exc).__name__}: {' '.join(str(exc).split())[:160]});"
+            " export with the default --ska conv_im2col."
+        ) from exc
 
 
 def cast_weights_fp16(source: Path, target: Path) -> dict[str, Any]:

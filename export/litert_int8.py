@@ -14,7 +14,7 @@ Choices, measured on the trained fixture (docs/int8.md, "LiteRT INT8"):
   per call), the converted model has the fixed batch of the export.
 """
 import collections
-import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +23,12 @@ import torch
 from torch import nn
 
 from lsnet.deps import require
-from lsnet.export.int8_calibration import CalibrationData, calibration_data
+from lsnet.export.int8_calibration import CalibrationData, calibration_data, chunks
 from lsnet.export.int8_gate import artifact_logits, check_int8_threshold, judge_int8, torch_logits
-from lsnet.export.onnx_int8 import chunks
 from lsnet.export.options import ExportOptions
 
-log = logging.getLogger(__name__)
-
 CALIBRATION_BATCH = 16
+Converter = Callable[..., Any]  # (module, example, what, **litert_torch.convert options) -> litert-torch's model
 QUANTIZER = "litert_torch PT2EQuantizer (static, per-channel symmetric weights, histogram-observed activations)"
 
 
@@ -54,23 +52,12 @@ def quantized_program(model: nn.Module, data: CalibrationData) -> tuple[Any, Any
     return program, quantizer
 
 
-def write_int8_tflite(model: nn.Module, options: ExportOptions, path: Path, data: CalibrationData, example: torch.Tensor) -> None:
+def write_int8_tflite(model: nn.Module, path: Path, data: CalibrationData, example: torch.Tensor, convert: Converter) -> None:
     """Quantize ``model`` on ``data`` and write the integer ``.tflite`` at ``path`` (fixed batch of ``example``)."""
-    import litert_torch
     from litert_torch.quantize.quant_config import QuantConfig
 
-    from lsnet.export.litert_exporter import LiteRTConversionError
-
     program, quantizer = quantized_program(model, data)
-    try:
-        with torch.no_grad():
-            edge_model = litert_torch.convert(program, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer))
-    except Exception as exc:  # litert-torch raises torch.export, JAX and MLIR errors alike
-        raise LiteRTConversionError(
-            f"litert-torch cannot convert the INT8 model ({type(exc).__name__}: {' '.join(str(exc).split())[:160]});"
-            " export with the default --ska conv_im2col, or without --int8."
-        ) from exc
-    edge_model.export(str(path))
+    convert(program, example, "the INT8 model", quant_config=QuantConfig(pt2e_quantizer=quantizer)).export(str(path))
 
 
 def compute_summary(path: Path) -> dict[str, Any]:
@@ -96,11 +83,12 @@ def compute_summary(path: Path) -> dict[str, Any]:
     }
 
 
-def export_litert_int8(model: nn.Module, options: ExportOptions, path: Path, example: torch.Tensor) -> dict[str, Any]:
-    """Write the integer LiteRT model at ``path``; refuse (ParityError, nothing published) below ``--int8-threshold``."""
+def export_litert_int8(model: nn.Module, options: ExportOptions, path: Path, example: torch.Tensor, convert: Converter) -> dict[str, Any]:
+    """Write the integer LiteRT model at ``path`` with ``convert`` (the exporter's ``litert_torch.convert`` wrapper);
+    refuse (ParityError, nothing published) below ``--int8-threshold``."""
     check_int8_threshold(options)
     data = calibration_data(options.calib, model.pretrained_cfg)
-    write_int8_tflite(model, options, path, data, example)
+    write_int8_tflite(model, path, data, example, convert)
     verdict = judge_int8(lambda x: artifact_logits(path, x), lambda x: torch_logits(model, x), data, options,
                          ["FP32 reference: the PyTorch model the .tflite was converted from (LiteRT FP32 matches it to 1e-5)"])
     return {

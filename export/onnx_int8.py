@@ -19,7 +19,7 @@ import numpy as np
 from torch import nn
 
 from lsnet.deps import require
-from lsnet.export.int8_calibration import CalibrationData, calibration_data
+from lsnet.export.int8_calibration import CalibrationData, calibration_data, chunks
 from lsnet.export.int8_gate import check_int8_threshold, judge_int8
 from lsnet.export.options import ExportOptions
 
@@ -91,16 +91,6 @@ def array_reader(inputs: np.ndarray, input_name: str, batch: int | None) -> Any:
             return None if chunk is None else {input_name: chunk[0]}
 
     return ArrayReader()
-
-
-def chunks(inputs: np.ndarray, size: int, pad: bool) -> Iterable[tuple[np.ndarray, int]]:
-    """(batch, valid rows) slices of ``inputs``; the last one zero-padded to ``size`` when ``pad``."""
-    for start in range(0, len(inputs), size):
-        part = inputs[start : start + size]
-        valid = len(part)
-        if pad and valid < size:
-            part = np.concatenate([part, np.zeros((size - valid, *part.shape[1:]), part.dtype)])
-        yield np.ascontiguousarray(part), valid
 
 
 def run_session(path: Path, inputs: np.ndarray, batch: int | None) -> np.ndarray:

@@ -13,9 +13,8 @@ from typing import Any
 from torch import nn
 
 from lsnet.deps import require
-from lsnet.export.int8_calibration import calibration_data
+from lsnet.export.int8_calibration import calibration_data, chunks
 from lsnet.export.int8_gate import artifact_logits, check_int8_threshold, judge_int8, torch_logits
-from lsnet.export.onnx_int8 import chunks
 from lsnet.export.options import ExportOptions
 
 METHOD = "nncf.quantize (post-training, model_type=TRANSFORMER, default performance preset)"
