@@ -5,7 +5,7 @@ classifier run on int8 tensors, then gated on agreement with FP32 (``export/int8
 Choices, measured on the trained fixture (docs/int8.md, "LiteRT INT8"):
 - every op the quantizer annotates is quantized (int8 per-channel symmetric weights, int8 per-tensor
   activations from histogram observers): the FFN-input convs that ONNX Runtime keeps in float do not need it here
-  (held-out top-1 within the FP32 figure without it); what the converter cannot run in int8 (GroupNorm
+  (held-out top-1 at FP32's without it, and unchanged with them in float); what the converter cannot run in int8 (GroupNorm
   statistics, softmax, residual adds) stays float between quantize/dequantize ops;
 - the converter's STATIC Q/DQ mode makes the model's input and output int8 tensors (scale and zero point in
   the flatbuffer and the sidecar): ``LiteRTRunner`` quantizes float images and dequantizes logits, so lsnet's
