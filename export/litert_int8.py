@@ -49,8 +49,9 @@ def quantized_program(model: nn.Module, data: CalibrationData) -> tuple[Any, Any
     with torch.no_grad():
         for part, _ in chunks(data.calibration, CALIBRATION_BATCH, pad=False):
             prepared(torch.from_numpy(part))
-    converted = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
-    return pt2e.move_exported_model_to_eval(converted), quantizer
+    program = pt2e.move_exported_model_to_eval(quantize_pt2e.convert_pt2e(prepared, fold_quantize=False))
+    program.training = False  # the ops are in eval form already; exported modules refuse .eval(), litert-torch warns on the flag
+    return program, quantizer
 
 
 def write_int8_tflite(model: nn.Module, options: ExportOptions, path: Path, data: CalibrationData, example: torch.Tensor) -> None:

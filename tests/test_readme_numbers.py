@@ -18,6 +18,8 @@ TABLE_ROWS = {
 }
 TABLE_COLUMNS = ("{}.onnx", "{}_baseline.onnx", "{}@ska=reference")
 EDGE = "edge_runtimes_cpu_vm_20261201.json"
+LITERT_INT8 = "int8_vs_fp32_litert_cpu_vm_20261201.json"
+OPENVINO_INT8 = "int8_vs_fp32_openvino_cpu_vm_20261201.json"
 
 
 def rows(name: str) -> list[dict]:
@@ -85,6 +87,13 @@ SENTENCES = [
     (r"CPU without VNNI: ([\d.]+)x at batch 1 and ([\d.]+)x at batch 8, against ([\d.]+)x and ([\d.]+)x",
      lambda: [row("int8_vs_fp32_cpu_vm_20261201.json", target, batch)["metadata"]["int8_over_fp32"]
               for target in ("lsnet_t_224_int8.onnx", "mobilenetv3_large_100_int8.onnx") for batch in (1, 8)]),
+    (r"\(`-f litert --int8`\) held ([\d.]+)% held-out top-1 against FP32's ([\d.]+)% and ran at ([\d.]+)x",
+     lambda: [100 * row(LITERT_INT8, "lsnet_t_224_int8.tflite")["metadata"]["accuracy"]["top1"],
+              100 * row(LITERT_INT8, "lsnet_t_224.tflite")["metadata"]["accuracy"]["top1"],
+              row(LITERT_INT8, "lsnet_t_224_int8.tflite")["metadata"]["int8_over_fp32"]]),
+    (r"\(`-f openvino --int8`\) held ([\d.]+)% and ran at ([\d.]+)x at batch 1, ([\d.]+)x at batch 8",
+     lambda: [100 * row(OPENVINO_INT8, "lsnet_t_224_int8.xml")["metadata"]["accuracy"]["top1"],
+              *(row(OPENVINO_INT8, "lsnet_t_224_int8.xml", b)["metadata"]["int8_over_fp32"] for b in (1, 8))]),
     (r"(\d+) images/s with one client \(p50 ([\d.]+) ms",
      lambda: [row("serve_cpu_vm_20261123.json", "lsnet_t_224.onnx", 1, 1)["throughput_ips"],
               p50("serve_cpu_vm_20261123.json", "lsnet_t_224.onnx", 1, 1)]),
