@@ -36,8 +36,11 @@ def p50_matrix(doc: dict[str, Any]) -> dict[int, dict[str, dict[str, float]]]:
 
 
 def is_shootout(doc: dict[str, Any]) -> bool:
-    """A run that measured the same models in several runtimes."""
-    return len({column(r) for r in doc["rows"] if r["runtime"] != "pytorch"}) >= MIN_RUNTIMES
+    """A run that measured its models in several runtimes, one artifact per model, runtime and batch (a run that
+    compares variants of one runtime, e.g. SKA formulations, is not a model x runtime matrix)."""
+    cells = [(r["batch"], model_label(r), column(r)) for r in doc["rows"]
+             if r.get("concurrency") is None and r["runtime"] != "pytorch"]
+    return len({c for _, _, c in cells}) >= MIN_RUNTIMES and len(set(cells)) == len(cells)
 
 
 def columns(matrix: dict[int, dict[str, dict[str, float]]]) -> list[str]:

@@ -60,6 +60,9 @@ def test_report_shows_the_matrix_only_for_multi_runtime_runs() -> None:
     two_runtimes["rows"] = [r for r in two_runtimes["rows"] if r["runtime"] == "onnxruntime"]
     assert not runtime_matrix.is_shootout(two_runtimes)
     assert "Model x runtime" not in report.render([(Path("ort.json"), two_runtimes)])
+    two_skas = shootout_doc()  # two artifacts of one model in one runtime: a comparison of variants, not a matrix
+    two_skas["rows"].append({**two_skas["rows"][2], "target": "lsnet_t_unfold.xml", "ska": "unfold"})
+    assert not runtime_matrix.is_shootout(two_skas)
 
 
 def test_chart_draws_the_newest_shootout_only(tmp_path: Path, monkeypatch) -> None:

@@ -96,3 +96,12 @@ def test_a_broken_pair_is_one_line(exported, tmp_path):
     (tmp_path / "broken.bin").write_bytes(b"\0" * 16)
     with pytest.raises(ArtifactError, match="ncnn cannot load .*broken.param"):
         open_runner(tmp_path / "broken.param")
+
+
+def test_non_square_input_size_travels_in_the_graph(tmp_path):
+    result = export("lsnet_t", "ncnn", img_size=(192, 256), output=tmp_path / "wide.param")
+    assert result.parity.passed and "0=256 1=192 2=3" in result.path.read_text()
+    result.sidecar.unlink()  # the graph alone says what it takes
+    with open_runner(result.path) as runner:
+        assert runner.input_spec.shape == (None, 3, 192, 256)
+        assert runner.infer(np.zeros((2, 3, 192, 256), np.float32)).shape == (2, 1000)
