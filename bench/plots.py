@@ -154,9 +154,10 @@ def runtime_matrix_chart(docs: list[dict[str, Any]], path: Path) -> Path | None:
         ax.set_title(f"batch {batch}", fontsize=10)
         ax.set_xlabel("p50 latency (ms per call)")
         ax.grid(True, axis="x", alpha=0.3)
-    axes.flat[0].legend(fontsize=7)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
     fig.suptitle(f"Model x runtime, {runs[-1]['environment']['machine']} ({runs[-1]['created'][:10]})")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04 * -(-len(labels) // 4), 1, 1))
     return save(fig, path)
 
 

@@ -42,9 +42,9 @@ def claim(what: str, model: str) -> float:
     return next(c["measured"] for c in doc["claims"] if c["claim"] == what and c["model"] == model)
 
 
-def edge_ratio(target: str, batch: int) -> float:
-    """p50 of one runtime over ONNX Runtime's in the edge shoot-out (same run, same batch)."""
-    return p50(EDGE, target, batch) / p50(EDGE, "lsnet_t.onnx", batch)
+def edge_ratio(target: str, batch: int, onnx: str = "lsnet_t.onnx") -> float:
+    """p50 of one runtime over ONNX Runtime's (``onnx``, the same model) in the edge shoot-out (same run, same batch)."""
+    return p50(EDGE, target, batch) / p50(EDGE, onnx, batch)
 
 
 def assert_quoted(text: str, value: float) -> None:
@@ -101,10 +101,14 @@ SENTENCES = [
      lambda: [row("serve_cpu_vm_20261123.json", "lsnet_t_224.onnx", 1, 16)["throughput_ips"]]),
     (r"`--workers 2 --threads 1` served ([\d.]+)x the images/s of `--workers 1 --threads 2`",
      lambda: [row("serve_workers_vm_2026-12-01.json", "lsnet_t.onnx [w2t1]", 1, 16)["ratio_to_first"]]),
-    (r"ran at ([\d.]+)x the p50 latency of ONNX Runtime on our default ONNX at batch 1 \(([\d.]+)x at batch 8\), "
-     r"OpenVINO at ([\d.]+)x, ExecuTorch/XNNPACK at ([\d.]+)x",
-     lambda: [edge_ratio(target, batch) for target, batch in
-              (("lsnet_t_b1.tflite", 1), ("lsnet_t_b8.tflite", 8), ("lsnet_t.xml", 1), ("lsnet_t_b1.pte", 1))]),
+    (r"ran at ([\d.]+)x the p50 latency of ONNX Runtime on our default ONNX at batch 1 \(([\d.]+)x at batch 8\),\s+"
+     r"OpenVINO at ([\d.]+)x, ExecuTorch/XNNPACK at ([\d.]+)x, ncnn at ([\d.]+)x and MNN at ([\d.]+)x",
+     lambda: [edge_ratio(target, batch) for target, batch in (
+         ("lsnet_t_b1.tflite", 1), ("lsnet_t_b8.tflite", 8), ("lsnet_t.xml", 1), ("lsnet_t_b1.pte", 1),
+         ("lsnet_t.ncnn.param", 1), ("lsnet_t.mnn", 1))]),
+    (r"For lsnet_s, LiteRT ran at ([\d.]+)x", lambda: [edge_ratio("lsnet_s_b1.tflite", 1, "lsnet_s.onnx")]),
+    (r"MobileNetV3-Large ran at ([\d.]+)x of\s+its\s+own ONNX Runtime time in LiteRT",
+     lambda: [edge_ratio("mobilenetv3_large_100_b1.tflite", 1, "mobilenetv3_large_100.onnx")]),
     (r"parameters ([\d.]+)/([\d.]+)/([\d.]+) M and MACs ([\d.]+)/([\d.]+)/([\d.]+) G",
      lambda: [claim(what, m) for what in ("params (M)", "MACs (G)") for m in ("lsnet_t", "lsnet_s", "lsnet_b")]),
     (r"batch 16: (\d+)/(\d+)/(\d+) images/s",
