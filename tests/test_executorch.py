@@ -10,8 +10,9 @@ pytest.importorskip("executorch.runtime")
 
 from executorch.runtime import Runtime  # noqa: E402
 
+from edge_support import assert_refused_with_nothing_written, corrupt_head_before  # noqa: E402
 from lsnet.attention import Attention  # noqa: E402
-from lsnet.errors import BatchSizeError, ParityError  # noqa: E402
+from lsnet.errors import BatchSizeError  # noqa: E402
 from lsnet.export import export  # noqa: E402
 from lsnet.export.executorch_exporter import delegation_summary, lower_to_xnnpack  # noqa: E402
 from lsnet.export.executorch_rewrites import rewrite_for_executorch  # noqa: E402
@@ -103,16 +104,5 @@ def test_graph_passes_delegate_split_and_mean_of_any_model():
 
 
 def test_parity_gate_refuses_a_corrupted_weight_and_leaves_nothing(monkeypatch, tmp_path):
-    real = torch.export.export
-
-    def corrupting(model, args, *rest, **kwargs):
-        with torch.no_grad():
-            head = [p for n, p in model.named_parameters() if n.startswith("head") and p.ndim == 2][0]
-            head[0].mul_(-3.0)  # one class's weights: wrong logits in a valid program
-        return real(model, args, *rest, **kwargs)
-
-    monkeypatch.setattr(torch.export, "export", corrupting)
-    (tmp_path / "keep.txt").write_text("user file")
-    with pytest.raises(ParityError, match="nothing was written"):
-        export("lsnet_t", "executorch", output=tmp_path / "bad.pte")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+    corrupt_head_before(monkeypatch, torch.export, "export")
+    assert_refused_with_nothing_written(tmp_path, "executorch", "bad.pte")

@@ -2,12 +2,12 @@
 SKA default, and the parity gate refusing a corrupted conversion with nothing left behind."""
 import numpy as np
 import pytest
-import torch
 
 litert_torch = pytest.importorskip("litert_torch")
 pytest.importorskip("ai_edge_litert.interpreter")
 
-from lsnet.errors import BatchSizeError, ParityError  # noqa: E402
+from edge_support import assert_refused_with_nothing_written, corrupt_head_before  # noqa: E402
+from lsnet.errors import BatchSizeError  # noqa: E402
 from lsnet.export import export  # noqa: E402
 from lsnet.runtimes.artifact_metadata import read_sidecar  # noqa: E402
 from lsnet.runtimes.registry import open_runner  # noqa: E402
@@ -48,19 +48,8 @@ def test_fp16_weights_at_fixed_odd_batch(lsnet_t_checkpoint, exported, tmp_path)
 
 
 def test_parity_gate_refuses_a_corrupted_weight_and_leaves_nothing(monkeypatch, tmp_path):
-    real = litert_torch.convert
-
-    def corrupting(model, args, **kwargs):
-        with torch.no_grad():
-            head = [p for n, p in model.named_parameters() if n.startswith("head") and p.ndim == 2][0]
-            head[0].mul_(-3.0)  # one class's weights: wrong logits in a valid flatbuffer
-        return real(model, args, **kwargs)
-
-    monkeypatch.setattr(litert_torch, "convert", corrupting)
-    (tmp_path / "keep.txt").write_text("user file")
-    with pytest.raises(ParityError, match="nothing was written"):
-        export("lsnet_t", "litert", output=tmp_path / "bad.tflite")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+    corrupt_head_before(monkeypatch, litert_torch, "convert")
+    assert_refused_with_nothing_written(tmp_path, "litert", "bad.tflite")
 
 
 def test_dynamic_batch_is_not_an_option_for_litert(tmp_path):

@@ -3,12 +3,12 @@ per extractor), FP32 only, only the .param + .bin pair and the sidecar published
 gate refusing a corrupted weight, and the refusals that come before any work."""
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("pnnx")
 pytest.importorskip("ncnn")
 
-from lsnet.errors import ArtifactError, MissingDependencyError, OutputPathError, ParityError, UnknownOptionError  # noqa: E402
+from edge_support import assert_matches_fixture, assert_refused_with_nothing_written, corrupt_head_before  # noqa: E402
+from lsnet.errors import ArtifactError, MissingDependencyError, OutputPathError, UnknownOptionError  # noqa: E402
 from lsnet.export import export, ncnn_exporter  # noqa: E402
 from lsnet.runtimes.artifact_metadata import read_sidecar  # noqa: E402
 from lsnet.runtimes.registry import open_runner  # noqa: E402
@@ -25,13 +25,9 @@ def exported(lsnet_t_checkpoint, tmp_path_factory):
 def test_fp32_matches_fixture_at_batch_1_and_odd_batch(exported, fixture_npz):
     assert exported.parity.passed and [c.batch for c in exported.parity.cases] == [1, 1, 2, 2, 3, 3]
     assert max(c.max_abs_err for c in exported.parity.cases) < TOL
-    fixture = fixture_npz("lsnet_t")
-    x, logits = fixture["input"], fixture["logits"]
     with open_runner(exported.path, threads=1) as runner:
         assert runner.info.runtime == "ncnn" and runner.input_spec.shape == (None, 3, 224, 224)
-        np.testing.assert_allclose(runner.infer(x[:1]), logits[:1], rtol=TOL, atol=TOL)
-        odd = np.concatenate([x, x[:1]])
-        np.testing.assert_allclose(runner.infer(odd), np.concatenate([logits, logits[:1]]), rtol=TOL, atol=TOL)
+        assert_matches_fixture(runner, fixture_npz("lsnet_t"), TOL)
 
 
 def test_only_the_param_bin_pair_and_sidecar_are_published(exported):
@@ -50,19 +46,8 @@ def test_half_is_not_an_option_for_ncnn(tmp_path):
 
 
 def test_parity_gate_refuses_a_corrupted_weight_and_leaves_nothing(monkeypatch, tmp_path):
-    real = ncnn_exporter.export_ncnn
-
-    def corrupting(model, options, path):
-        with torch.no_grad():
-            head = [p for n, p in model.named_parameters() if n.startswith("head") and p.ndim == 2][0]
-            head[0].mul_(-3.0)  # one class's weights: wrong logits in a valid ncnn model
-        return real(model, options, path)
-
-    monkeypatch.setattr(ncnn_exporter, "export_ncnn", corrupting)
-    (tmp_path / "keep.txt").write_text("user file")
-    with pytest.raises(ParityError, match="nothing was written"):
-        export("lsnet_t", "ncnn", output=tmp_path / "bad.param")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+    corrupt_head_before(monkeypatch, ncnn_exporter, "export_ncnn")
+    assert_refused_with_nothing_written(tmp_path, "ncnn", "bad.param")
 
 
 def test_weights_of_an_openvino_model_are_never_overwritten(tmp_path):

@@ -2,12 +2,12 @@
 together, the parity gate refusing a corrupted artifact, and the missing-extra message."""
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("onnx")
 ov = pytest.importorskip("openvino")
 
-from lsnet.errors import BatchSizeError, ParityError, UnknownOptionError  # noqa: E402
+from edge_support import assert_matches_fixture, assert_refused_with_nothing_written, corrupt_head_before  # noqa: E402
+from lsnet.errors import BatchSizeError, UnknownOptionError  # noqa: E402
 from lsnet.export import export  # noqa: E402
 from lsnet.runtimes.artifact_metadata import read_sidecar  # noqa: E402
 from lsnet.runtimes.registry import open_runner  # noqa: E402
@@ -23,13 +23,9 @@ def exported(lsnet_t_checkpoint, tmp_path_factory):
 
 def test_fp32_export_matches_fixture_at_batch_1_and_odd_3(exported, fixture_npz):
     assert exported.parity.passed and [c.batch for c in exported.parity.cases] == [1, 1, 2, 2, 3, 3]
-    fixture = fixture_npz("lsnet_t")
-    x, logits = fixture["input"], fixture["logits"]
     with open_runner(exported.path) as runner:
         assert runner.info.runtime == "openvino" and runner.input_spec.dynamic_batch
-        np.testing.assert_allclose(runner.infer(x[:1]), logits[:1], rtol=TOL, atol=TOL)
-        odd = np.concatenate([x, x[:1]])
-        np.testing.assert_allclose(runner.infer(odd), np.concatenate([logits, logits[:1]]), rtol=TOL, atol=TOL)
+        assert_matches_fixture(runner, fixture_npz("lsnet_t"), TOL)
 
 
 def test_xml_bin_and_sidecar_published_together_with_no_temporary_files(exported):
@@ -56,19 +52,8 @@ def test_fp16_weights_within_fp16_limits(lsnet_t_checkpoint, exported, tmp_path)
 def test_parity_gate_refuses_a_corrupted_weight_and_leaves_nothing(monkeypatch, tmp_path):
     from lsnet.export import onnx_exporter
 
-    real = onnx_exporter.export_onnx
-
-    def corrupting(model, options, path):
-        with torch.no_grad():
-            head = [p for n, p in model.named_parameters() if n.startswith("head") and p.ndim == 2][0]
-            head[0].mul_(-3.0)  # one class's weights: wrong logits in a valid graph
-        return real(model, options, path)
-
-    monkeypatch.setattr(onnx_exporter, "export_onnx", corrupting)  # the OpenVINO exporter converts its output
-    (tmp_path / "keep.txt").write_text("user file")
-    with pytest.raises(ParityError, match="nothing was written"):
-        export("lsnet_t", "openvino", batch=1, output=tmp_path / "bad.xml")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+    corrupt_head_before(monkeypatch, onnx_exporter, "export_onnx")
+    assert_refused_with_nothing_written(tmp_path, "openvino", "bad.xml", batch=1)
 
 
 def test_output_must_end_in_xml_before_any_work(tmp_path):
