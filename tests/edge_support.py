@@ -21,13 +21,14 @@ def assert_matches_fixture(runner: Any, fixture: Any, tol: float) -> None:
 
 def corrupt_head_before(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
     """Make ``owner.name`` (a converter that takes the model first) see one class's head weights flipped: a valid
-    artifact with wrong logits, which the parity gate must refuse."""
+    artifact with wrong logits, which the parity gate must refuse. Modules without a head (a converter's own
+    pattern graphs) pass through unchanged."""
     real = getattr(owner, name)
 
     def corrupting(model: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
         with torch.no_grad():
-            head = [p for n, p in model.named_parameters() if n.startswith("head") and p.ndim == 2][0]
-            head[0].mul_(-3.0)
+            for head in [p for n, p in model.named_parameters() if n.startswith("head") and p.ndim == 2][:1]:
+                head[0].mul_(-3.0)
         return real(model, *args, **kwargs)
 
     monkeypatch.setattr(owner, name, corrupting)
