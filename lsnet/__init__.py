@@ -1,4 +1,8 @@
 """lsnet: LSNet ("See Large, Focus Small", CVPR 2025) from PyTorch to validated deployment artifacts."""
+from lsnet.telemetry import opt_out_of_runtime_telemetry
+
+opt_out_of_runtime_telemetry()  # before any runtime is imported (lsnet/telemetry.py)
+
 from lsnet.checkpoint import load_checkpoint
 from lsnet.config import PretrainedCfg
 from lsnet.errors import LsnetError
