@@ -38,13 +38,19 @@ def is_peer(rec: dict[str, Any]) -> bool:
 
 
 def latency_records(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Model-latency rows; HTTP load-test rows (per concurrency) are left out."""
-    return [rec for doc in docs for rec in flat_rows(doc) if rec["concurrency"] is None]
+    """Model-latency rows with the run they come from (its start, to the minute); HTTP load-test rows (per
+    concurrency) are left out."""
+    return [
+        {**rec, "run": doc["created"][:16].replace("T", " ")}
+        for doc in docs for rec in flat_rows(doc) if rec["concurrency"] is None
+    ]
 
 
-def config_label(rec: dict[str, Any], machines: int) -> str:
-    """'target (runtime)', with the machine when the records come from more than one."""
-    return f"{rec['target']} ({rec['runtime']}" + (f", {rec['machine']})" if machines > 1 else ")")
+def config_label(rec: dict[str, Any], machines: int, runs: int = 1) -> str:
+    """'target (runtime)', with the machine when the records come from more than one, and the run when from more
+    than one run (the VM's speed drifts between runs)."""
+    where = [rec["runtime"], *([rec["machine"]] if machines > 1 else []), *([rec["run"]] if runs > 1 else [])]
+    return f"{rec['target']} ({', '.join(where)})"
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -93,7 +99,7 @@ def accuracy_vs_latency(docs: list[dict[str, Any]], path: Path) -> Path | None:
 def latency_by_batch(docs: list[dict[str, Any]], path: Path) -> Path:
     """A small bar chart of p50 latency per configuration for each batch size (LSNet and peers coloured apart)."""
     recs = latency_records(docs)
-    machines = len({r["machine"] for r in recs})
+    machines, runs = len({r["machine"] for r in recs}), len({r["run"] for r in recs})
     batches = sorted({r["batch"] for r in recs})
     plt = pyplot()
     cols = min(3, len(batches))
@@ -102,7 +108,7 @@ def latency_by_batch(docs: list[dict[str, Any]], path: Path) -> Path:
     fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, rows * max(2.2, 0.28 * tallest + 1)), squeeze=False)
     for ax, batch in zip(axes.flat, batches):
         group = sorted((r for r in recs if r["batch"] == batch), key=lambda r: r["p50_ms"])
-        ax.barh([config_label(r, machines) for r in group], [r["p50_ms"] for r in group],
+        ax.barh([config_label(r, machines, runs) for r in group], [r["p50_ms"] for r in group],
                 color=[PEER_COLOR if is_peer(r) else LSNET_COLOR for r in group])
         ax.invert_yaxis()
         ax.set_title(f"batch {batch}", fontsize=10)
@@ -111,8 +117,9 @@ def latency_by_batch(docs: list[dict[str, Any]], path: Path) -> Path:
         ax.grid(True, axis="x", alpha=0.3)
     for ax in list(axes.flat)[len(batches):]:
         ax.set_visible(False)
-    fig.suptitle("p50 latency per batch size (blue: LSNet, orange: peers)")
-    fig.tight_layout()
+    across = f"\n{runs} runs, each bar labelled with its run: compare bars of one run" if runs > 1 else ""
+    fig.suptitle(f"p50 latency per batch size (blue: LSNet, orange: peers){across}")
+    fig.tight_layout(rect=(0, 0, 1, 0.97 if runs > 1 else 1))
     return save(fig, path)
 
 

@@ -191,3 +191,13 @@ def test_pareto_front_keeps_only_undominated_points() -> None:
 
     points = [(1.0, 70.0), (2.0, 80.0), (2.5, 75.0), (3.0, 80.0), (4.0, 85.0), (0.5, 60.0)]
     assert pareto_front(points) == [(0.5, 60.0), (1.0, 70.0), (2.0, 80.0), (4.0, 85.0)]
+
+
+def test_latency_bars_name_their_run_when_runs_are_mixed() -> None:
+    from lsnet.bench.plots import config_label, latency_records
+
+    first, second = make_doc({"a": 1.0}, batches=(1,)), make_doc({"a": 1.0}, batches=(1,))
+    first["created"], second["created"] = "2026-11-23T10:00:00Z", "2026-12-01T19:11:42Z"
+    one, two = latency_records([first, second])
+    assert config_label(one, machines=1, runs=1) == "a (fake)"
+    assert config_label(two, machines=1, runs=2) == "a (fake, 2026-12-01 19:11)"
