@@ -76,11 +76,14 @@ def build_reference(name: str, options: ExportOptions) -> nn.Module:
 
 
 def check_requirements(fmt: Format) -> None:
-    """Import the format's runtime modules before any work; a missing one raises its install hint."""
+    """Import the format's runtime modules before any work (what their imports print goes to the debug log); a
+    missing one raises its install hint."""
     from lsnet.deps import require
+    from lsnet.runtimes.native_output import chatter_to_debug
 
     for module in fmt.requires:
-        require(module, fmt.extra, f"{fmt.name} export")
+        with chatter_to_debug(module):
+            require(module, fmt.extra, f"{fmt.name} export")
 
 
 def check_target(fmt: Format, target: Path) -> None:

@@ -21,6 +21,7 @@ from lsnet.errors import LsnetError
 from lsnet.export.metadata import package_version
 from lsnet.export.onnx_exporter import model_img_size
 from lsnet.export.options import ExportOptions
+from lsnet.runtimes.native_output import chatter_to_debug
 
 
 class ExecuTorchConversionError(LsnetError):
@@ -29,15 +30,17 @@ class ExecuTorchConversionError(LsnetError):
 
 def export_executorch(model: nn.Module, options: ExportOptions, path: Path) -> dict[str, Any]:
     """Write ``model`` (reparameterized, SKA chosen) as an XNNPACK-delegated ``.pte`` at ``path``; return the metadata."""
-    require("executorch.exir", "executorch", "ExecuTorch export")
+    with chatter_to_debug("executorch"):  # its imports print torchao and pytree notices
+        require("executorch.exir", "executorch", "ExecuTorch export")
     from lsnet.export.executorch_rewrites import rewrite_for_executorch
 
     example = torch.randn(options.batch or 1, 3, *model_img_size(model))
     rewritten, rewrites = rewrite_for_executorch(model)
     try:
-        lowered = lower_to_xnnpack(rewritten, example)
-        delegation = delegation_summary(lowered)
-        buffer = lowered.to_executorch().buffer
+        with chatter_to_debug("executorch"):
+            lowered = lower_to_xnnpack(rewritten, example)
+            delegation = delegation_summary(lowered)
+            buffer = lowered.to_executorch().buffer
     except Exception as exc:  # torch.export and the lowering raise many kinds of errors
         raise ExecuTorchConversionError(
             f"ExecuTorch cannot convert {options.ska} SKA ({type(exc).__name__}: {' '.join(str(exc).split())[:160]});"

@@ -23,6 +23,7 @@ from lsnet.errors import LsnetError
 from lsnet.export.metadata import package_version
 from lsnet.export.onnx_exporter import model_img_size
 from lsnet.export.options import ExportOptions
+from lsnet.runtimes.native_output import chatter_to_debug
 
 
 class LiteRTConversionError(LsnetError):
@@ -40,7 +41,8 @@ def preflight_litert(options: ExportOptions) -> None:
 
 def export_litert(model: nn.Module, options: ExportOptions, path: Path) -> dict[str, Any]:
     """Write ``model`` (reparameterized, SKA chosen) as a ``.tflite`` flatbuffer at ``path``; return the metadata."""
-    require("litert_torch", "litert", "LiteRT export")
+    with chatter_to_debug("litert-torch"):  # its imports print JAX, absl and torchao notices
+        require("litert_torch", "litert", "LiteRT export")
     example = torch.randn(options.batch or 1, 3, *model_img_size(model))
     meta: dict[str, Any] = {"dynamic_batch": False, "batch": options.batch or 1, "layout": "NCHW"}
     versions = {name: package_version(name) for name in ("litert-torch", "ai-edge-litert", "ai-edge-quantizer")}
@@ -53,10 +55,12 @@ def export_litert(model: nn.Module, options: ExportOptions, path: Path) -> dict[
     if options.half:
         with tempfile.TemporaryDirectory(prefix="lsnet-litert-") as tmp:
             fp32 = Path(tmp) / "fp32.tflite"
-            edge_model.export(str(fp32))
+            with chatter_to_debug("litert-torch"):
+                edge_model.export(str(fp32))
             meta["fp16"] = cast_weights_fp16(fp32, path)
     else:
-        edge_model.export(str(path))
+        with chatter_to_debug("litert-torch"):
+            edge_model.export(str(path))
     meta["versions"] = versions
     return meta
 
@@ -65,7 +69,7 @@ def convert(module: nn.Module, example: torch.Tensor, what: str, **kwargs: Any) 
     """``litert_torch.convert(module, (example,), **kwargs)``; any failure is one LiteRTConversionError naming ``what``."""
     litert_torch = require("litert_torch", "litert", "LiteRT export")
     try:
-        with torch.no_grad():
+        with torch.no_grad(), chatter_to_debug("litert-torch"):
             return litert_torch.convert(module, (example,), **kwargs)
     except Exception as exc:  # litert-torch raises torch.export, JAX and MLIR errors alike
         raise LiteRTConversionError(

@@ -6,6 +6,7 @@ import numpy as np
 from lsnet.deps import require
 from lsnet.errors import ArtifactError
 from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo, artifact_file, require_cpu
+from lsnet.runtimes.native_output import chatter_to_debug
 
 
 class ExecuTorchRunner(Runner):
@@ -15,16 +16,19 @@ class ExecuTorchRunner(Runner):
     def __init__(self, path: str | Path, device: str = "cpu", *, threads: int | None = None) -> None:
         from lsnet.runtimes.artifact_metadata import read_sidecar
 
-        runtime = require("executorch.runtime", "executorch", "running ExecuTorch programs")
+        with chatter_to_debug("executorch"):
+            runtime = require("executorch.runtime", "executorch", "running ExecuTorch programs")
         require_cpu(device, "ExecuTorch")
         self.path = artifact_file(path, "ExecuTorch program", "pass the path of an exported .pte file")
         metadata = read_sidecar(self.path)
         if threads:
             from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
 
-            _unsafe_reset_threadpool(threads)
+            with chatter_to_debug("executorch"):  # "Resetting threadpool to N threads."
+                _unsafe_reset_threadpool(threads)
         try:
-            self.method = runtime.Runtime.get().load_program(self.path).load_method("forward")
+            with chatter_to_debug("executorch"):  # cpuinfo's probing lines
+                self.method = runtime.Runtime.get().load_program(self.path).load_method("forward")
         except (RuntimeError, ValueError) as exc:
             raise ArtifactError(f"ExecuTorch cannot load {self.path} ({str(exc).splitlines()[0][:200]}); re-export it with lsnet export.") from exc
         batch, channels, height, width = (int(d) for d in self.method.metadata.input_tensor_meta(0).sizes())

@@ -6,6 +6,7 @@ import numpy as np
 from lsnet.deps import require
 from lsnet.errors import ArtifactError
 from lsnet.runtimes.base import InputSpec, Runner, RunnerInfo, artifact_file, require_cpu
+from lsnet.runtimes.native_output import chatter_to_debug
 
 
 class LiteRTRunner(Runner):
@@ -17,12 +18,14 @@ class LiteRTRunner(Runner):
     def __init__(self, path: str | Path, device: str = "cpu", *, threads: int | None = None) -> None:
         from lsnet.runtimes.artifact_metadata import read_sidecar
 
-        interpreter = require("ai_edge_litert.interpreter", "litert", "running LiteRT models")
+        with chatter_to_debug("ai-edge-litert"):
+            interpreter = require("ai_edge_litert.interpreter", "litert", "running LiteRT models")
         require_cpu(device, "LiteRT")
         self.path = artifact_file(path, "LiteRT model", "pass the path of an exported .tflite file")
         try:
-            self.interpreter = interpreter.Interpreter(model_path=str(self.path), num_threads=threads)
-            self.interpreter.allocate_tensors()
+            with chatter_to_debug("ai-edge-litert"):  # "Created TensorFlow Lite XNNPACK delegate for CPU."
+                self.interpreter = interpreter.Interpreter(model_path=str(self.path), num_threads=threads)
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ArtifactError(f"LiteRT cannot load {self.path} ({str(exc).splitlines()[0][:200]}); re-export it with lsnet export.") from exc
         self.input = self.interpreter.get_input_details()[0]

@@ -1,11 +1,16 @@
 """Native libraries that print to the process's stdout (MNN prints its CPU features and precision mode there):
 ``native_output_captured`` routes file descriptors 1 and 2 to a temporary file for the duration, so a CLI's
-JSON output stays clean, and gives the captured text back for error messages."""
+JSON output stays clean, and gives the captured text back for error messages. ``chatter_to_debug`` does the same
+around third-party converters and loaders (litert-torch, ExecuTorch, TFLite) and sends what they printed to the
+debug log."""
+import logging
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
 
 
 class CapturedOutput:
@@ -54,3 +59,20 @@ def native_output_captured() -> Iterator[CapturedOutput]:
                 os.close(fd)
             sink.seek(0)
             captured.text = sink.read().decode(errors="replace")
+
+
+@contextmanager
+def chatter_to_debug(what: str) -> Iterator[None]:
+    """Run a third-party converter or loader with everything it prints (native logs, Python warnings and log lines,
+    progress) sent to lsnet's debug log instead of the console; ``LSNET_DEBUG=1`` lets it through as it comes."""
+    if os.environ.get("LSNET_DEBUG"):
+        yield
+        return
+    printed = CapturedOutput()
+    try:
+        with native_output_captured() as printed:
+            yield
+    finally:
+        for line in printed.text.splitlines():
+            if line.strip():
+                log.debug("%s: %s", what, line.rstrip())
