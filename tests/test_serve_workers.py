@@ -52,6 +52,17 @@ def test_readiness_turns_false_as_soon_as_shutdown_starts_and_in_flight_work_fin
     assert answers == [200]
 
 
+def connection_holders(url: str, connections: int) -> list[int]:
+    """The worker that answers each of ``connections`` keep-alive connections opened at once."""
+    clients = [httpx.Client(timeout=30) for _ in range(connections)]
+    try:
+        with ThreadPoolExecutor(connections) as pool:
+            return list(pool.map(lambda c: c.get(f"{url}/health").json()["worker"], clients))
+    finally:
+        for client in clients:
+            client.close()
+
+
 @pytest.mark.slow
 def test_two_workers_share_the_port_and_drain_on_sigterm(tmp_path) -> None:
     from lsnet.bench.loadtest import Server
@@ -69,15 +80,11 @@ def test_two_workers_share_the_port_and_drain_on_sigterm(tmp_path) -> None:
                 seen.add(r.json()["worker"])
         assert seen == {0, 1}
         # 16 keep-alive connections opened at once are spread over both workers (one shared accept queue gave
-        # 15 of 16 to one worker); the kernel hashes each connection, so both get at least 2 all but ~1/2000 times
-        clients = [httpx.Client(timeout=30) for _ in range(16)]
-        try:
-            with ThreadPoolExecutor(16) as pool:
-                holders = list(pool.map(lambda c: c.get(f"{server.url}/health").json()["worker"], clients))
-        finally:
-            for client in clients:
-                client.close()
-        assert min(holders.count(0), holders.count(1)) >= 2, holders
+        # 15 of 16 to one worker, every time); the kernel hashes each connection, so a round leaves a worker with
+        # fewer than 2 about 1/2000 times (seen once in CI on a loaded machine): up to three rounds
+        rounds = [connection_holders(server.url, 16) for _ in range(3)]
+        spread = next((h for h in rounds if min(h.count(0), h.count(1)) >= 2), None)
+        assert spread is not None, rounds
         r = httpx.post(f"{server.url}/predict", content=image_bytes(3), headers={"content-type": "image/jpeg"}, timeout=60)
         assert r.status_code == 200 and r.json()["model"] == "lsnet_t"
         start = time.monotonic()
