@@ -30,11 +30,11 @@ def torch_logits(model: nn.Module, inputs: np.ndarray) -> np.ndarray:
 def artifact_logits(path: Path, inputs: np.ndarray) -> np.ndarray:
     """Float logits of the artifact at ``path`` (its runner, by suffix) on ``inputs``: in its fixed batch, the
     last chunk zero-padded, or in batches of ``BATCH`` when the batch is dynamic."""
+    from lsnet.runtimes.base import infer_in_chunks
     from lsnet.runtimes.registry import open_runner
 
     with open_runner(path) as runner:
-        fixed = runner.input_spec.shape[0]
-        return np.concatenate([runner.infer(part)[:valid] for part, valid in chunks(inputs, fixed or BATCH, pad=fixed is not None)])
+        return infer_in_chunks(runner, inputs, BATCH)
 
 
 def check_int8_threshold(options: ExportOptions) -> None:
