@@ -1,4 +1,5 @@
 """Run the ``lsnet`` CLI in a subprocess exactly as a user would (module form, repo on the path)."""
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,18 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict
         [sys.executable, "-m", "lsnet.cli", *args],
         cwd=cwd or REPO, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+def export_trained_int8(trained: Path, out: Path, *format_args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """The documented INT8 export of the trained fixture (its held-out folder as ``--eval``) to ``out``, with
+    ``format_args`` (e.g. ``--format litert``); asserts it succeeded and returns (process, sidecar)."""
+    proc = run_cli(
+        "export", "lsnet_t", *format_args, "--weights", str(trained / "lsnet_t_photos10.pth"),
+        "--labels", str(trained / "labels.txt"), "--int8", "--calib", str(trained / "calib"),
+        "--eval", str(trained / "heldout"), "-o", str(out), timeout=1500,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc, json.loads(Path(f"{out}.json").read_text())
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:

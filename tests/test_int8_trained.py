@@ -1,10 +1,8 @@
 """INT8 with the trained fixture: the default gate passes and held-out top-1 stays within 1 point of FP32."""
-import json
-from pathlib import Path
 
 import pytest
 
-from cli_helpers import run_cli
+from cli_helpers import export_trained_int8
 
 pytest.importorskip("onnxruntime")
 pytestmark = pytest.mark.slow
@@ -13,13 +11,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def int8_trained(trained_dir, tmp_path_factory):
     """The acceptance command, with the held-out folder as --eval; (process, sidecar)."""
-    out = tmp_path_factory.mktemp("int8_trained") / "lsnet_t_int8.onnx"
-    proc = run_cli(
-        "export", "lsnet_t", "--weights", str(trained_dir / "lsnet_t_photos10.pth"), "--labels", str(trained_dir / "labels.txt"),
-        "--int8", "--calib", str(trained_dir / "calib"), "--eval", str(trained_dir / "heldout"), "-o", str(out), timeout=1500,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc, json.loads(Path(f"{out}.json").read_text())
+    return export_trained_int8(trained_dir, tmp_path_factory.mktemp("int8_trained") / "lsnet_t_int8.onnx")
 
 
 def test_default_int8_gate_passes_on_images_the_calibration_never_saw(int8_trained) -> None:

@@ -1,11 +1,9 @@
 """LiteRT INT8 with the trained fixture: the gate passes on the held-out split of calib/, and held-out top-1 of the
 integer .tflite stays within 1 point of PyTorch FP32 on the 300-image heldout/ folder."""
-import json
-from pathlib import Path
 
 import pytest
 
-from cli_helpers import run_cli
+from cli_helpers import export_trained_int8
 
 pytest.importorskip("litert_torch")
 pytest.importorskip("ai_edge_litert.interpreter")
@@ -17,13 +15,7 @@ pytestmark = pytest.mark.slow
 def litert_int8_trained(trained_dir, tmp_path_factory):
     """The documented command with the held-out folder as --eval; (process, sidecar)."""
     out = tmp_path_factory.mktemp("litert_int8_trained") / "lsnet_t_int8.tflite"
-    proc = run_cli(
-        "export", "lsnet_t", "--format", "litert", "--weights", str(trained_dir / "lsnet_t_photos10.pth"),
-        "--labels", str(trained_dir / "labels.txt"), "--int8", "--calib", str(trained_dir / "calib"),
-        "--eval", str(trained_dir / "heldout"), "-o", str(out), timeout=1500,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc, json.loads(Path(f"{out}.json").read_text())
+    return export_trained_int8(trained_dir, out, "--format", "litert")
 
 
 def test_gate_passes_on_images_the_calibration_never_saw(litert_int8_trained) -> None:

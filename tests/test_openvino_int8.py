@@ -1,13 +1,11 @@
 """OpenVINO INT8 (NNCF) with random weights: the quantized IR runs and records how it was made; the FP32-agreement
 gate refuses a miscalibrated model with nothing written. With the trained fixture (slow): held-out top-1 within
 1 point of PyTorch FP32."""
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cli_helpers import run_cli
+from cli_helpers import export_trained_int8
 
 pytest.importorskip("openvino")
 nncf = pytest.importorskip("nncf")
@@ -49,15 +47,8 @@ def test_gate_refuses_a_miscalibrated_model_and_writes_nothing(monkeypatch, tmp_
 
 @pytest.mark.slow
 def test_trained_fixture_int8_ir_keeps_held_out_top1(trained_dir, tmp_path) -> None:
-    out = tmp_path / "lsnet_t_int8.xml"
-    proc = run_cli(
-        "export", "lsnet_t", "--format", "openvino", "--weights", str(trained_dir / "lsnet_t_photos10.pth"),
-        "--labels", str(trained_dir / "labels.txt"), "--int8", "--calib", str(trained_dir / "calib"),
-        "--eval", str(trained_dir / "heldout"), "-o", str(out), timeout=1500,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc, sidecar = export_trained_int8(trained_dir, tmp_path / "lsnet_t_int8.xml", "--format", "openvino")
     assert "INT8 vs FP32 on held-out folder images (40): top-1 agreement" in proc.stdout
-    sidecar = json.loads(Path(f"{out}.json").read_text())
     assert sidecar["int8"]["agreement_with_fp32"]["passed"]
     accuracy = sidecar["accuracy"]
     assert accuracy["images"] == 300 and accuracy["reference_top1"] > 0.7
